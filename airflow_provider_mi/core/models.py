@@ -1,0 +1,103 @@
+"""Typed results of the API and the upload state machine, kept as data."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class UploadStatus(str, Enum):
+    """``result.uploadStatus`` of upload completion."""
+
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class UploadFailureReason(str, Enum):
+    """Documented values of ``result.uploadMessage`` when the status is ``FAILED``."""
+
+    FILE_NOT_EXIST = "FILE_NOT_EXIST"
+    OVER_SIZE_LIMIT = "OVER_SIZE_LIMIT"
+    RESOLUTION_NOT_SUPPORT = "RESOLUTION_NOT_SUPPORT"
+
+
+class UploadState(str, Enum):
+    """What a caller should do with one completion result."""
+
+    COMPLETED = "completed"
+    WAITING = "waiting"
+    FAILED = "failed"
+
+
+#: Failure reasons an upload can still recover from: nothing is visible under the key *yet*.
+DEFAULT_WAITING_REASONS: frozenset[str] = frozenset({UploadFailureReason.FILE_NOT_EXIST.value})
+
+
+@dataclass(frozen=True)
+class UploadCompletion:
+    """
+    The answer of upload completion for one thumbnail key.
+
+    :param thumbnail_key: the key that was completed.
+    :param raw_status: ``uploadStatus`` exactly as the API sent it.
+    :param reason: ``uploadMessage``, the failure reason (``None`` on success).
+    """
+
+    thumbnail_key: str
+    raw_status: str
+    reason: str | None = None
+
+    @property
+    def status(self) -> UploadStatus | None:
+        """The status as an enum, or ``None`` if the API sent a status this provider does not know."""
+        try:
+            return UploadStatus(self.raw_status)
+        except ValueError:
+            return None
+
+    def state(self, waiting_reasons: Collection[str] = DEFAULT_WAITING_REASONS) -> UploadState:
+        """
+        Classify the result: completed, still waiting, or failed for good.
+
+        An unknown status counts as waiting: a newer API may report intermediate states.
+
+        :param waiting_reasons: failure reasons to treat as "not yet" rather than "never".
+        """
+        if self.status is UploadStatus.COMPLETED:
+            return UploadState.COMPLETED
+        if self.status is UploadStatus.FAILED and self.reason not in waiting_reasons:
+            return UploadState.FAILED
+        return UploadState.WAITING
+
+    def to_api_dict(self) -> dict[str, Any]:
+        """Return the API's own result, ``{"uploadStatus": ..., "uploadMessage": ...}``."""
+        return {"uploadStatus": self.raw_status, "uploadMessage": self.reason}
+
+    def describe(self) -> str:
+        """One line for logs and error messages."""
+        text = f"thumbnail {self.thumbnail_key!r}: {self.raw_status}"
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """
+    A presigned upload URL issued for one thumbnail.
+
+    :param thumbnail_key: the key to complete the upload with.
+    :param url: the one-time URL to ``PUT`` the image bytes to. It carries its own authorisation,
+        so it is kept out of ``repr``.
+    :param expiration_seconds: how long the URL stays valid, if the API said.
+    """
+
+    thumbnail_key: str
+    url: str
+    expiration_seconds: int | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"PresignedUpload(thumbnail_key={self.thumbnail_key!r}, url='***', "
+            f"expiration_seconds={self.expiration_seconds!r})"
+        )

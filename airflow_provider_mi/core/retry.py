@@ -1,0 +1,84 @@
+"""
+When and how long to retry, shared by the sync hook and the async trigger.
+
+Transient failures (HTTP 429 and 5xx, connection errors, truncated bodies) are retried with
+exponential backoff and full jitter, honouring ``Retry-After``, bounded by a number of attempts
+and a total time budget. Everything else fails at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import tenacity
+
+from airflow_provider_mi.exceptions import MediaIntelligenceApiError, MediaIntelligenceError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """
+    Bounds of the retries of one API call.
+
+    :param max_attempts: attempts in all, the first included.
+    :param budget_seconds: total time one call may take, waits included; no retry starts after it.
+    :param initial_delay: backoff before the second attempt (doubled for each further one).
+    :param max_delay: upper bound of one backoff.
+    :param max_retry_after: upper bound of a wait the server asks for with ``Retry-After``.
+    """
+
+    max_attempts: int = 5
+    budget_seconds: float = 60.0
+    initial_delay: float = 0.5
+    max_delay: float = 10.0
+    max_retry_after: float = 30.0
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a transient failure worth another attempt."""
+    return isinstance(exc, MediaIntelligenceError) and exc.retryable
+
+
+class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
+    """Wait what ``Retry-After`` asks (capped), else exponential backoff with full jitter."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.backoff = tenacity.wait_random_exponential(multiplier=policy.initial_delay, max=policy.max_delay)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, MediaIntelligenceApiError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.policy.max_retry_after)
+        return float(self.backoff(retry_state))
+
+
+def retry_arguments(policy: RetryPolicy, logger: logging.Logger) -> dict[str, Any]:
+    """
+    Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``.
+
+    :param policy: the bounds to apply.
+    :param logger: where each retry is announced.
+    """
+
+    def announce(retry_state: tenacity.RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        logger.warning(
+            "Attempt %d of %d failed: %s. Retrying in %.2f s.",
+            retry_state.attempt_number,
+            policy.max_attempts,
+            exc,
+            wait,
+        )
+
+    return {
+        "retry": tenacity.retry_if_exception(is_retryable),
+        "stop": tenacity.stop_after_attempt(policy.max_attempts)
+        | tenacity.stop_before_delay(policy.budget_seconds),
+        "wait": _WaitRetryAfterOrBackoff(policy),
+        "before_sleep": announce,
+        "reraise": True,
+    }

@@ -1,0 +1,218 @@
+"""Connection settings: turning an Airflow connection's fields into validated client settings."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_mi.core.retry import RetryPolicy
+from airflow_provider_mi.core.validation import validate_workspace_name
+from airflow_provider_mi.exceptions import InvalidParameterError
+
+CONN_TYPE = "ncp_media_intelligence"
+DEFAULT_BASE_URL = "https://mi.apigw.ntruss.com"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+
+@dataclass(frozen=True)
+class ExtraField:
+    """
+    One tunable extra of the connection, as validated here and shown in the UI form.
+
+    :param label: the form field's label.
+    :param description: what it means, with its default.
+    :param json_type: JSON schema type of the value.
+    """
+
+    label: str
+    description: str
+    json_type: str
+
+
+#: Extras a connection may set: the single source of their names, labels and meaning.
+EXTRA_FIELDS: dict[str, ExtraField] = {
+    "workspace_name": ExtraField(
+        "Default workspace", "Workspace used when an operator or sensor names none.", "string"
+    ),
+    "timeout": ExtraField("Request timeout (s)", "Seconds to wait for each HTTP request. Default 30.", "number"),
+    "max_attempts": ExtraField(
+        "Max attempts", "Attempts per API call, the first included, on transient errors. Default 5.", "integer"
+    ),
+    "retry_budget_seconds": ExtraField(
+        "Retry budget (s)", "Total seconds one API call may take with its retries. Default 60.", "number"
+    ),
+    "verify_ssl": ExtraField("Verify TLS", "Verify the server's TLS certificate. Default true.", "boolean"),
+}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_base_url(host: str | None, schema: str | None = None, port: int | None = None) -> str:
+    """
+    Return the API base URL from the connection's host, schema and port fields.
+
+    The host may be a full URL (``https://mi.apigw.ntruss.com``) or a bare host name; then the
+    schema field, if set, gives the scheme (as for the HTTP provider), else ``https``. Plain
+    ``http`` is only allowed for loopback hosts (the emulator).
+
+    :param host: the connection's host field; empty means the public API.
+    :param schema: the connection's schema field, ``http`` or ``https``.
+    :param port: the connection's port field.
+    """
+    raw = (host or "").strip()
+    if not raw:
+        if port or schema:
+            raise InvalidParameterError(
+                "Connection host is empty but port or schema is set. Put the full base URL in the host "
+                f"field, e.g. {DEFAULT_BASE_URL!r}."
+            )
+        return DEFAULT_BASE_URL
+    url = raw if "://" in raw else f"{(schema or 'https').strip().lower()}://{raw}"
+    try:
+        parts = urlsplit(url)
+        url_port = parts.port
+    except ValueError as err:
+        raise InvalidParameterError(f"Connection host {raw!r} is not a valid URL ({err}).") from None
+    if parts.scheme not in {"http", "https"}:
+        raise InvalidParameterError(
+            f"Connection host {raw!r} uses the scheme {parts.scheme!r}. Use https:// (or http:// for a "
+            "local emulator on 127.0.0.1)."
+        )
+    if not parts.hostname or parts.username or parts.password:
+        raise InvalidParameterError(
+            f"Connection host {raw!r} must be a base URL such as {DEFAULT_BASE_URL!r}, with no credentials."
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise InvalidParameterError(
+            f"Connection host {raw!r} has a path or query. Give only scheme, host and port, "
+            f"e.g. {DEFAULT_BASE_URL!r}."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise InvalidParameterError(
+            f"Connection host {raw!r} uses plain http to a non-loopback host, which would expose the "
+            "signed requests. Use https:// (plain http is only for an emulator on 127.0.0.1)."
+        )
+    if url_port is not None and port and url_port != port:
+        raise InvalidParameterError(f"Connection host {raw!r} and port field {port} disagree. Set one of them.")
+    final_port = url_port or port
+    if final_port is not None and not 0 < final_port < 65536:
+        raise InvalidParameterError(f"Connection port {final_port} is out of range 1-65535.")
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{netloc}" + (f":{final_port}" if final_port else "")
+
+
+def _number(extras: Mapping[str, Any], name: str, default: float, *, integer: bool = False) -> Any:
+    value = extras.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or number <= 0 or (integer and float(value) != number):
+        kind = "a positive whole number" if integer else "a positive number of seconds"
+        raise InvalidParameterError(
+            f"Connection extra {name!r} is {value!r}; it must be {kind} (default {default})."
+        )
+    return number
+
+
+def _flag(extras: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = extras.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise InvalidParameterError(f"Connection extra {name!r} is {value!r}; use true or false.")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """
+    Everything needed to call the API, validated.
+
+    :param access_key: NCP access key ID (the connection's login).
+    :param secret_key: NCP secret key (the connection's password); never shown in ``repr``.
+    :param base_url: scheme, host and optional port of the API.
+    :param timeout: seconds to wait for each HTTP request.
+    :param retry: bounds of the retries of one API call.
+    :param verify_ssl: whether to verify the server's TLS certificate.
+    :param workspace_name: default workspace, if the connection names one.
+    """
+
+    access_key: str
+    secret_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    verify_ssl: bool = True
+    workspace_name: str | None = None
+
+    @classmethod
+    def from_connection_fields(
+        cls,
+        *,
+        login: str | None,
+        password: str | None,
+        host: str | None = None,
+        schema: str | None = None,
+        port: int | None = None,
+        extras: Mapping[str, Any] | None = None,
+        conn_id: str = "the connection",
+    ) -> ConnectionSettings:
+        """
+        Validate an Airflow connection's fields and return the settings.
+
+        :param login: the access key ID.
+        :param password: the secret key.
+        :param host: the base URL (or bare host name).
+        :param schema: ``http`` or ``https`` when the host has no scheme.
+        :param port: the port when the host has none.
+        :param extras: the connection's extras (see :data:`EXTRA_FIELDS`).
+        :param conn_id: the connection id, named in errors.
+        """
+        # Older Airflow UIs store form fields as ``extra__<conn_type>__<name>``.
+        extras = {key.removeprefix(f"extra__{CONN_TYPE}__"): value for key, value in (extras or {}).items()}
+        unknown = sorted(set(extras) - set(EXTRA_FIELDS))
+        if unknown:
+            raise InvalidParameterError(
+                f"Connection {conn_id!r} has unknown extras {unknown}. Known extras: {sorted(EXTRA_FIELDS)}."
+            )
+        if not login or not login.strip():
+            raise InvalidParameterError(
+                f"Connection {conn_id!r} has no access key. Put the NCP access key ID in the login field."
+            )
+        if not password:
+            raise InvalidParameterError(
+                f"Connection {conn_id!r} has no secret key. Put the NCP secret key in the password field."
+            )
+        workspace = extras.get("workspace_name") or None
+        retry = RetryPolicy(
+            max_attempts=_number(extras, "max_attempts", RetryPolicy.max_attempts, integer=True),
+            budget_seconds=_number(extras, "retry_budget_seconds", RetryPolicy.budget_seconds),
+        )
+        return cls(
+            access_key=login.strip(),
+            secret_key=password,
+            base_url=parse_base_url(host, schema, port),
+            timeout=_number(extras, "timeout", DEFAULT_TIMEOUT_SECONDS),
+            retry=retry,
+            verify_ssl=_flag(extras, "verify_ssl", True),
+            workspace_name=None if workspace is None else validate_workspace_name(workspace, "workspace_name extra"),
+        )

@@ -1,0 +1,95 @@
+"""
+Validation of user-supplied values, done before any request is built.
+
+Every error names the field, says what is wrong with the value and how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from airflow_provider_mi.exceptions import InvalidParameterError
+
+WORKSPACE_NAME_PATTERN = re.compile(r"[a-z0-9-]{3,63}")
+#: Object storage keys are at most 1024 bytes (UTF-8); a longer key cannot exist.
+MAX_THUMBNAIL_KEY_BYTES = 1024
+MAX_FILE_NAME_LENGTH = 255
+
+
+def _require_text(field: str, value: Any, example: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidParameterError(
+            f"{field} must be a string, got {type(value).__name__} {value!r}. Pass text such as {example!r}."
+        )
+    if not value.strip():
+        raise InvalidParameterError(f"{field} is empty. Pass a non-blank value such as {example!r}.")
+    bad = next((char for char in value if unicodedata.category(char) == "Cc"), None)
+    if bad is not None:
+        raise InvalidParameterError(
+            f"{field} {value!r} contains the control character {bad!r}. Remove it (templates often leave "
+            "a trailing newline)."
+        )
+    return value
+
+
+def validate_workspace_name(value: Any, field: str = "workspace_name") -> str:
+    """
+    Return ``value`` if it is a valid workspace name, else raise :class:`InvalidParameterError`.
+
+    The rule is the API's: 3 to 63 characters, lowercase letters, digits and ``-``. Being this strict
+    also guarantees that the name can never change the request path.
+
+    :param value: the workspace name.
+    :param field: the name of the field to report in the error.
+    """
+    example = "my-workspace"
+    name = _require_text(field, value, example)
+    if WORKSPACE_NAME_PATTERN.fullmatch(name):
+        return name
+    if not 3 <= len(name) <= 63:
+        problem = f"is {len(name)} characters long"
+    else:
+        bad = sorted({char for char in name if not re.fullmatch(r"[a-z0-9-]", char)})
+        problem = "contains " + ", ".join(repr(char) for char in bad)
+    raise InvalidParameterError(
+        f"{field} {name!r} is not a valid workspace name: it {problem}. A workspace name has 3 to 63 "
+        f"characters, only lowercase letters, digits and '-' (e.g. {example!r})."
+    )
+
+
+def validate_thumbnail_key(value: Any, field: str = "thumbnail_key") -> str:
+    """
+    Return ``value`` if it is a usable thumbnail key, else raise :class:`InvalidParameterError`.
+
+    :param value: the key returned by the presigned-URL call, e.g. ``persons/thumbnails/face.jpg``.
+    :param field: the name of the field to report in the error.
+    """
+    key = _require_text(field, value, "persons/thumbnails/face.jpg")
+    size = len(key.encode())
+    if size > MAX_THUMBNAIL_KEY_BYTES:
+        raise InvalidParameterError(
+            f"{field} is {size} bytes long; a thumbnail key has at most {MAX_THUMBNAIL_KEY_BYTES} bytes. "
+            "Pass the thumbnailKey returned when the presigned URL was issued."
+        )
+    return key
+
+
+def validate_file_name(value: Any, field: str = "file_name") -> str:
+    """
+    Return ``value`` if it is a plain file name (no directory part), else raise.
+
+    :param value: the file name announced when a presigned URL is requested, e.g. ``face.jpg``.
+    :param field: the name of the field to report in the error.
+    """
+    name = _require_text(field, value, "face.jpg")
+    if "/" in name or "\\" in name or name in {".", ".."}:
+        raise InvalidParameterError(
+            f"{field} {name!r} is not a plain file name. Pass only the last part, e.g. 'face.jpg'."
+        )
+    if len(name) > MAX_FILE_NAME_LENGTH:
+        raise InvalidParameterError(
+            f"{field} is {len(name)} characters long; use at most {MAX_FILE_NAME_LENGTH} characters."
+        )
+    return name

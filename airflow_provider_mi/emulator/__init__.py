@@ -1,0 +1,34 @@
+"""
+A local emulator of the Media Intelligence API, for demos and DAG tests without an NCP account.
+
+    from airflow_provider_mi.emulator import MediaIntelligenceEmulator
+
+    with MediaIntelligenceEmulator() as emulator:
+        os.environ.update(emulator.airflow_env())
+        ...  # run DAGs; inspect emulator.state.requests
+
+It verifies signature v2 as the API Gateway does and implements the person thumbnail upload
+flow (presigned URL, PUT, complete) with the API's constraints. ``python -m
+airflow_provider_mi.emulator`` (or ``mi-emulator``) runs it from the command line; the pytest
+fixture ``mi_emulator`` starts one per test.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_mi.emulator.server import MediaIntelligenceEmulator
+from airflow_provider_mi.emulator.state import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+    EmulatorState,
+    Fault,
+    RecordedRequest,
+)
+
+__all__ = [
+    "DEFAULT_ACCESS_KEY",
+    "DEFAULT_SECRET_KEY",
+    "EmulatorState",
+    "Fault",
+    "MediaIntelligenceEmulator",
+    "RecordedRequest",
+]

@@ -1,0 +1,239 @@
+"""An HTTP server that behaves like the Media Intelligence API and its API Gateway, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import threading
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_mi.core.images import MAX_IMAGE_BYTES, check_image
+from airflow_provider_mi.core.models import UploadFailureReason, UploadStatus
+from airflow_provider_mi.core.responses import CLOCK_SKEW_LIMIT_SECONDS
+from airflow_provider_mi.core.signing import (
+    ACCESS_KEY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    make_signature,
+)
+from airflow_provider_mi.core.validation import WORKSPACE_NAME_PATTERN
+from airflow_provider_mi.emulator.state import EmulatorState, RecordedRequest
+
+_API_PREFIX = "/api/v1/workspaces/{workspace}/person-thumbnail/uploads/"
+_STORAGE_PREFIX = "/_storage/"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _gateway_error(status: int, code: str, message: str, details: str | None = None) -> web.Response:
+    error: dict[str, Any] = {"errorCode": code, "message": message}
+    if details:
+        error["details"] = details
+    return web.json_response({"error": error}, status=status)
+
+
+def _api_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"code": code, "message": message}, status=status)
+
+
+def _success(result: dict[str, Any]) -> web.Response:
+    return web.json_response({"code": "0", "message": "success", "result": result})
+
+
+def _authentication_failure(request: web.Request, state: EmulatorState) -> str | None:
+    """Return why the gateway would refuse this request's signature, or ``None``."""
+    timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+    access_key = request.headers.get(ACCESS_KEY_HEADER, "")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not (timestamp and access_key and signature):
+        return "Signature headers are missing."
+    if not timestamp.isdigit():
+        return "Timestamp is invalid."
+    if abs(state.now() - int(timestamp) / 1000) >= CLOCK_SKEW_LIMIT_SECONDS:
+        return "Timestamp is expired."
+    secret_key = state.credentials.get(access_key)
+    if secret_key is None:
+        return "Access key is not registered."
+    expected = make_signature(request.method, request.raw_path, timestamp, access_key, secret_key)
+    if not hmac.compare_digest(expected, signature):
+        return "Signature is invalid."
+    return None
+
+
+class EmulatorApp:
+    """The request handlers, over one :class:`EmulatorState`."""
+
+    def __init__(self, state: EmulatorState, public_url: Callable[[], str]) -> None:
+        self.state = state
+        self.public_url = public_url
+
+    def build(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_IMAGE_BYTES * 4, middlewares=[self._gateway])
+        app.router.add_post(_API_PREFIX + "presigned-url", self.presigned_url)
+        app.router.add_post(_API_PREFIX + "complete", self.complete)
+        app.router.add_put(_STORAGE_PREFIX + "{token}", self.storage_put)
+        return app
+
+    @staticmethod
+    def _endpoint(request: web.Request) -> str:
+        if request.path.startswith(_STORAGE_PREFIX):
+            return "storage"
+        for name in ("presigned-url", "complete"):
+            if request.path.endswith("/uploads/" + name):
+                return name
+        return "other"
+
+    @web.middleware
+    async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Play the API Gateway: scripted faults, routing and authentication, then the API."""
+        endpoint = self._endpoint(request)
+        response = await self._answer(request, handler, endpoint)
+        response.headers["Date"] = formatdate(self.state.now(), usegmt=True)
+        self.state.record(
+            RecordedRequest(
+                request.method, endpoint, request.path, response.status, request.get("thumbnail_key")
+            )
+        )
+        return response
+
+    async def _answer(self, request: web.Request, handler: Handler, endpoint: str) -> web.StreamResponse:
+        fault = self.state.next_fault(endpoint)
+        if fault is not None:
+            return web.Response(status=fault.status, body=fault.body, headers=dict(fault.headers))
+        if request.match_info.http_exception is not None:
+            return _gateway_error(404, "300", "Not Found Exception")
+        if endpoint != "storage":
+            problem = _authentication_failure(request, self.state)
+            if problem is not None:
+                return _gateway_error(401, "200", "Authentication Failed", problem)
+            workspace = request.match_info["workspace"]
+            if not WORKSPACE_NAME_PATTERN.fullmatch(workspace) or not self.state.workspace_exists(workspace):
+                return _api_error(404, "10001", f"Invalid Request. Workspace {workspace!r} does not exist.")
+        return await handler(request)
+
+    async def _json_field(self, request: web.Request, name: str) -> str | None:
+        try:
+            payload = json.loads(await request.read())
+        except ValueError:
+            return None
+        value = payload.get(name) if isinstance(payload, dict) else None
+        return value if isinstance(value, str) and value.strip() else None
+
+    async def presigned_url(self, request: web.Request) -> web.Response:
+        file_name = await self._json_field(request, "thumbnailFileName")
+        if file_name is None:
+            return _api_error(400, "10001", "Invalid Request. thumbnailFileName is required.")
+        token, key = self.state.issue_upload(request.match_info["workspace"], file_name)
+        request["thumbnail_key"] = key
+        url = f"{self.public_url()}{_STORAGE_PREFIX}{token}"
+        return _success({"thumbnailKey": key, "url": url, "expirationSeconds": int(self.state.url_ttl)})
+
+    async def storage_put(self, request: web.Request) -> web.Response:
+        problem = self.state.accept_upload(request.match_info["token"], await request.read())
+        if problem is not None:
+            return web.Response(status=403, text=f"AccessDenied: {problem}")
+        return web.Response(status=200)
+
+    async def complete(self, request: web.Request) -> web.Response:
+        key = await self._json_field(request, "thumbnailKey")
+        if key is None:
+            return _api_error(400, "10001", "Invalid Request. thumbnailKey is required.")
+        request["thumbnail_key"] = key
+        data = self.state.visible_thumbnail(request.match_info["workspace"], key)
+        if data is None:
+            reason: str | None = UploadFailureReason.FILE_NOT_EXIST.value
+        else:
+            reason = check_image(data).problem
+        status = UploadStatus.FAILED if reason else UploadStatus.COMPLETED
+        return _success({"uploadStatus": status.value, "uploadMessage": reason})
+
+
+class MediaIntelligenceEmulator:
+    """
+    A local Media Intelligence API on 127.0.0.1, running in a background thread.
+
+    Use it as a context manager (or ``start()``/``stop()``); point a connection at it with
+    :attr:`connection_uri` or :meth:`airflow_env`.
+
+    :param port: port to bind on 127.0.0.1; 0 picks a free one.
+    :param state: the emulator's state; a fresh one by default. Its attributes (credentials,
+        workspaces, visibility delay, clock offset) may also be passed as keyword arguments.
+    """
+
+    def __init__(self, port: int = 0, state: EmulatorState | None = None, **state_options: Any) -> None:
+        self.state = state or EmulatorState(**state_options)
+        self._requested_port = port
+        self._port: int | None = None
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running emulator, e.g. ``http://127.0.0.1:41234``."""
+        if self._port is None:
+            raise RuntimeError("The emulator is not running; call start() or use it as a context manager.")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def access_key(self) -> str:
+        return next(iter(self.state.credentials))
+
+    def connection_json(self, workspace_name: str | None = None) -> str:
+        """Return an Airflow connection in JSON form for this emulator."""
+        conn: dict[str, Any] = {
+            "conn_type": "ncp_media_intelligence",
+            "host": self.url,
+            "login": self.access_key,
+            "password": self.state.credentials[self.access_key],
+        }
+        if workspace_name:
+            conn["extra"] = {"workspace_name": workspace_name}
+        return json.dumps(conn)
+
+    def airflow_env(self, conn_id: str = "ncp_mi_default", workspace_name: str | None = None) -> dict[str, str]:
+        """Return the environment variable that defines connection ``conn_id`` for this emulator."""
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.connection_json(workspace_name)}
+
+    def start(self) -> MediaIntelligenceEmulator:
+        """Start serving in a background thread; return self."""
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(started,), name="mi-emulator", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout=10) or self._port is None:
+            raise RuntimeError("The Media Intelligence emulator did not start within 10 s.")
+        return self
+
+    def _serve(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = EmulatorApp(self.state, lambda: self.url).build()
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port)
+        self._loop.run_until_complete(site.start())
+        server = site._server
+        self._port = server.sockets[0].getsockname()[1] if server and server.sockets else None
+        started.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    def stop(self) -> None:
+        """Stop serving and wait for the background thread."""
+        if self._thread is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+        self._port = None
+
+    def __enter__(self) -> MediaIntelligenceEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,138 @@
+"""The emulator's memory: credentials, workspaces, pending uploads, stored thumbnails, faults, log."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+DEFAULT_ACCESS_KEY = "emulator-access-key"
+DEFAULT_SECRET_KEY = "emulator-secret-key"
+#: Presigned URLs are valid this long, as the API documents.
+URL_TTL_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Fault:
+    """
+    A scripted answer that replaces the normal one for one request.
+
+    :param status: HTTP status to answer.
+    :param body: raw body to send.
+    :param headers: extra headers, e.g. ``Retry-After``.
+    """
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the emulator received: ``endpoint`` is ``presigned-url``, ``complete``, ``storage`` or ``other``."""
+
+    method: str
+    endpoint: str
+    path: str
+    status: int
+    thumbnail_key: str | None = None
+
+
+@dataclass
+class _PendingUpload:
+    workspace: str
+    thumbnail_key: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class _StoredThumbnail:
+    data: bytes
+    visible_at: float
+
+
+@dataclass
+class EmulatorState:
+    """
+    Everything the emulator knows; safe to read and change from the test's thread.
+
+    :param credentials: access key -> secret key of the accounts the gateway accepts.
+    :param workspaces: workspaces that exist, or ``None`` to accept any valid name.
+    :param visibility_delay: seconds after an upload before completion can see it.
+    :param clock_offset: seconds the emulator's clock is ahead of the real one (to emulate skew).
+    """
+
+    credentials: dict[str, str] = field(default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY})
+    workspaces: set[str] | None = None
+    visibility_delay: float = 0.0
+    clock_offset: float = 0.0
+    url_ttl: float = URL_TTL_SECONDS
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _uploads: dict[str, _PendingUpload] = field(default_factory=dict)
+    _thumbnails: dict[tuple[str, str], _StoredThumbnail] = field(default_factory=dict)
+    _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> float:
+        """The emulator's clock (Unix seconds)."""
+        return time.time() + self.clock_offset
+
+    def workspace_exists(self, workspace: str) -> bool:
+        return self.workspaces is None or workspace in self.workspaces
+
+    def record(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        """Return the logged requests to one endpoint (``complete``, ``presigned-url``, ``storage``)."""
+        with self._lock:
+            return [entry for entry in self.requests if entry.endpoint == endpoint]
+
+    def inject(self, endpoint: str, *faults: Fault) -> None:
+        """Answer the next requests to ``endpoint`` with ``faults``, one each, before behaving again."""
+        with self._lock:
+            self._faults[endpoint].extend(faults)
+
+    def next_fault(self, endpoint: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(endpoint)
+            return queue.popleft() if queue else None
+
+    def issue_upload(self, workspace: str, file_name: str) -> tuple[str, str]:
+        """Create a one-time upload: return ``(token, thumbnail_key)``."""
+        token = secrets.token_urlsafe(18)
+        key = f"persons/thumbnails/{token[:10]}-{file_name}"
+        with self._lock:
+            self._uploads[token] = _PendingUpload(workspace, key, self.now() + self.url_ttl)
+        return token, key
+
+    def accept_upload(self, token: str, data: bytes) -> str | None:
+        """Store ``data`` for a valid, unused, unexpired token; return why not, or ``None``."""
+        with self._lock:
+            upload = self._uploads.get(token)
+            if upload is None:
+                return "unknown upload URL"
+            if upload.used:
+                return "upload URL already used"
+            if self.now() >= upload.expires_at:
+                return "upload URL expired"
+            upload.used = True
+        self.store_thumbnail(upload.workspace, upload.thumbnail_key, data)
+        return None
+
+    def store_thumbnail(self, workspace: str, thumbnail_key: str, data: bytes, *, delay: float | None = None) -> None:
+        """Put a thumbnail in storage, visible after ``delay`` seconds (default: the visibility delay)."""
+        visible_at = self.now() + (self.visibility_delay if delay is None else delay)
+        with self._lock:
+            self._thumbnails[(workspace, thumbnail_key)] = _StoredThumbnail(data, visible_at)
+
+    def visible_thumbnail(self, workspace: str, thumbnail_key: str) -> bytes | None:
+        with self._lock:
+            stored = self._thumbnails.get((workspace, thumbnail_key))
+        if stored is None or self.now() < stored.visible_at:
+            return None
+        return stored.data

@@ -1,0 +1,249 @@
+"""Hook for the NAVER Cloud Platform Media Intelligence API."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import requests
+import tenacity
+
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from airflow_provider_mi.core.endpoints import (
+    ApiRequest,
+    complete_upload_request,
+    presigned_url_request,
+)
+from airflow_provider_mi.core.images import check_image
+from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion
+from airflow_provider_mi.core.responses import (
+    parse_api_response,
+    parse_completion,
+    parse_presigned_upload,
+)
+from airflow_provider_mi.core.retry import retry_arguments
+from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS, ConnectionSettings
+from airflow_provider_mi.core.signing import signed_headers
+from airflow_provider_mi.core.validation import validate_workspace_name
+from airflow_provider_mi.exceptions import (
+    InvalidParameterError,
+    MediaIntelligenceApiError,
+    MediaIntelligenceAuthenticationError,
+    MediaIntelligenceConnectionError,
+    MediaIntelligenceError,
+)
+from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
+
+#: The placeholder workspace and key ``test_connection`` asks about when the connection names none.
+CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
+CONNECTION_TEST_KEY = "airflow-connection-test"
+
+
+class MediaIntelligenceHook(BaseHook):
+    """
+    Interact with the NCP Media Intelligence API: signed requests, retries and typed results.
+
+    Credentials come from an Airflow connection of type ``ncp_media_intelligence``: login is the
+    access key ID, password the secret key, host the API base URL (empty for the public API).
+    One HTTP session is kept for all calls of the hook.
+
+    :param mi_conn_id: the Airflow connection id.
+    """
+
+    conn_name_attr = "mi_conn_id"
+    default_conn_name = "ncp_mi_default"
+    conn_type = CONN_TYPE
+    hook_name = "NCP Media Intelligence"
+
+    def __init__(self, mi_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mi_conn_id = mi_conn_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(mi_conn_id={self.mi_conn_id!r})"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form's field behaviour (read by Airflow 2's UI)."""
+        return UI_FIELD_BEHAVIOUR
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the connection form's extra fields (read by Airflow 2's UI)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from wtforms import BooleanField, StringField
+
+        widgets: dict[str, Any] = {}
+        for name, extra in EXTRA_FIELDS.items():
+            if extra.json_type == "boolean":
+                widgets[name] = BooleanField(extra.label, description=extra.description, default=True)
+            else:
+                widgets[name] = StringField(
+                    extra.label, description=extra.description, widget=BS3TextFieldWidget()
+                )
+        return widgets
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The validated settings of the connection (loaded once, on first use)."""
+        conn = self.get_connection(self.mi_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return ConnectionSettings.from_connection_fields(
+            login=conn.login,
+            password=conn.password,
+            host=conn.host,
+            schema=conn.schema,
+            port=conn.port,
+            extras=conn.extra_dejson,
+            conn_id=self.mi_conn_id,
+        )
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """The HTTP session reused by every call of this hook."""
+        session = requests.Session()
+        session.verify = self.settings.verify_ssl
+        return session
+
+    def close(self) -> None:
+        """Close the HTTP session, if one was opened."""
+        if "session" in self.__dict__:
+            self.__dict__.pop("session").close()
+
+    def workspace(self, workspace_name: str | None) -> str:
+        """
+        Return ``workspace_name`` validated, or the connection's default workspace.
+
+        :param workspace_name: the workspace asked for, or ``None`` for the connection's default.
+        """
+        if workspace_name:
+            return validate_workspace_name(workspace_name)
+        if self.settings.workspace_name:
+            return self.settings.workspace_name
+        raise InvalidParameterError(
+            f"workspace_name is not set. Pass workspace_name, or set the 'workspace_name' extra of "
+            f"connection {self.mi_conn_id!r}."
+        )
+
+    def _send_once(self, request: ApiRequest) -> dict[str, Any]:
+        settings = self.settings
+        headers = signed_headers(request.method, request.path, settings.access_key, settings.secret_key)
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self.session.request(
+                request.method,
+                request.url(settings.base_url),
+                data=request.body,
+                headers=headers,
+                timeout=settings.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as err:
+            raise MediaIntelligenceConnectionError(
+                f"{request.method} {request.path} to {settings.base_url} failed: {type(err).__name__}. "
+                "Check the connection's host and this machine's network."
+            ) from None
+        return parse_api_response(response.status_code, response.headers, response.content)
+
+    def call(self, request: ApiRequest) -> dict[str, Any]:
+        """
+        Send one signed API request, retrying transient failures, and return its ``result``.
+
+        :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
+        """
+        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
+            with attempt:
+                return self._send_once(request)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def complete_person_thumbnail_upload(
+        self, workspace_name: str | None, thumbnail_key: str
+    ) -> UploadCompletion:
+        """
+        Confirm an upload: ``POST .../person-thumbnail/uploads/complete``.
+
+        :param workspace_name: the workspace, or ``None`` for the connection's default.
+        :param thumbnail_key: the key returned when the presigned URL was issued.
+        """
+        request = complete_upload_request(self.workspace(workspace_name), thumbnail_key)
+        completion = parse_completion(self.call(request), thumbnail_key)
+        self.log.info("Upload completion of %s", completion.describe())
+        return completion
+
+    def create_presigned_upload(self, workspace_name: str | None, file_name: str) -> PresignedUpload:
+        """
+        Issue a one-time upload URL: ``POST .../person-thumbnail/uploads/presigned-url``.
+
+        :param workspace_name: the workspace, or ``None`` for the connection's default.
+        :param file_name: the image's file name, e.g. ``face.jpg``.
+        """
+        request = presigned_url_request(self.workspace(workspace_name), file_name)
+        presigned = parse_presigned_upload(self.call(request))
+        mask_secret(presigned.url)
+        self.log.info("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
+        return presigned
+
+    def _put_once(self, presigned: PresignedUpload, data: bytes) -> None:
+        try:
+            response = self.session.put(presigned.url, data=data, timeout=self.settings.timeout)
+        except requests.RequestException as err:
+            raise MediaIntelligenceConnectionError(
+                f"Uploading thumbnail {presigned.thumbnail_key!r} failed: {type(err).__name__}."
+            ) from None
+        if response.status_code >= 300:
+            hint = "The presigned URL may have expired or been used already; issue a new one."
+            raise MediaIntelligenceApiError(
+                response.status_code, None, "upload to the presigned URL was refused", hint=hint
+            )
+
+    def put_thumbnail(self, presigned: PresignedUpload, data: bytes) -> None:
+        """
+        ``PUT`` the image bytes to a presigned URL (the URL authorises itself: nothing is signed).
+
+        :param presigned: the presigned upload.
+        :param data: the image file's bytes.
+        """
+        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
+            with attempt:
+                self._put_once(presigned, data)
+        self.log.info("Uploaded %d bytes for thumbnail %r", len(data), presigned.thumbnail_key)
+
+    def upload_person_thumbnail(
+        self, workspace_name: str | None, file_name: str, data: bytes
+    ) -> UploadCompletion:
+        """
+        Run the whole upload flow: check the image, issue a presigned URL, upload, complete.
+
+        :param workspace_name: the workspace, or ``None`` for the connection's default.
+        :param file_name: the image's file name, e.g. ``face.jpg``.
+        :param data: the image file's bytes.
+        """
+        checked = check_image(data)
+        if checked.problem:
+            raise InvalidParameterError(f"{file_name!r} would be refused ({checked.problem}): {checked.explanation}")
+        workspace = self.workspace(workspace_name)
+        presigned = self.create_presigned_upload(workspace, file_name)
+        self.put_thumbnail(presigned, data)
+        return self.complete_person_thumbnail_upload(workspace, presigned.thumbnail_key)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one signed request and tell whether the credentials and the host work."""
+        try:
+            settings = self.settings
+            workspace = settings.workspace_name or CONNECTION_TEST_WORKSPACE
+            self._send_once(complete_upload_request(workspace, CONNECTION_TEST_KEY))
+        except MediaIntelligenceAuthenticationError as err:
+            return False, f"Credentials rejected: {err}"
+        except MediaIntelligenceApiError as err:
+            if err.status in (400, 404) and not settings.workspace_name:
+                return True, (
+                    f"Credentials accepted by {settings.base_url} (the placeholder workspace "
+                    f"{CONNECTION_TEST_WORKSPACE!r} is unknown there, as expected)."
+                )
+            return False, str(err)
+        except MediaIntelligenceError as err:
+            return False, str(err)
+        where = f"workspace {settings.workspace_name!r}" if settings.workspace_name else settings.base_url
+        return True, f"Connection works: signed request accepted by {where}."
