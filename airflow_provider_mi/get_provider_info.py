@@ -37,7 +37,12 @@ def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata: integration, modules, connection type and its form."""
     modules = {
         kind: [{"integration-name": INTEGRATION, "python-modules": [f"airflow_provider_mi.{kind}.{module}"]}]
-        for kind, module in (("hooks", "media_intelligence"),)
+        for kind, module in (
+            ("hooks", "media_intelligence"),
+            ("operators", "person_thumbnail"),
+            ("sensors", "person_thumbnail"),
+            ("triggers", "person_thumbnail"),
+        )
     }
     return {
         "package-name": "airflow-provider-mi",
@@ -57,7 +62,9 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": HOOK_CLASS,
                 "hook-name": INTEGRATION,
                 "connection-type": CONN_TYPE,
-                "ui-field-behaviour": {key.replace("_", "-"): value for key, value in UI_FIELD_BEHAVIOUR.items()},
+                "ui-field-behaviour": {
+                    key.replace("_", "-"): value for key, value in UI_FIELD_BEHAVIOUR.items()
+                },
                 "conn-fields": _conn_fields(),
             }
         ],

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from airflow_provider_mi.core.signing import signed_headers
 from airflow_provider_mi.core.validation import (
     validate_file_name,
     validate_thumbnail_key,
@@ -32,6 +33,13 @@ class ApiRequest:
     def url(self, base_url: str) -> str:
         """Return the absolute URL of this request under ``base_url``."""
         return base_url.rstrip("/") + self.path
+
+    def headers(self, access_key: str, secret_key: str) -> dict[str, str]:
+        """Return the headers to send, signed now: call it again for each attempt."""
+        headers = signed_headers(self.method, self.path, access_key, secret_key)
+        if self.body is not None:
+            headers["Content-Type"] = JSON_CONTENT_TYPE
+        return headers
 
 
 def _workspace_path(workspace_name: str, suffix: str) -> str:

@@ -60,23 +60,39 @@ def check_image(data: bytes) -> ImageCheck:
     size, image_format = len(data), sniff_format(data)
     if size > MAX_IMAGE_BYTES:
         return ImageCheck(
-            size, image_format, None, None, UploadFailureReason.OVER_SIZE_LIMIT.value,
+            size,
+            image_format,
+            None,
+            None,
+            UploadFailureReason.OVER_SIZE_LIMIT.value,
             f"the image is {size} bytes; the API takes at most {MAX_IMAGE_BYTES} bytes (5 MB). Shrink it.",
         )
     if image_format is None:
         return ImageCheck(
-            size, None, None, None, UNSUPPORTED_FORMAT_REASON,
+            size,
+            None,
+            None,
+            None,
+            UNSUPPORTED_FORMAT_REASON,
             "the content is not a JPEG, PNG or WebP image. Convert it to one of these formats.",
         )
     width, height = imagesize.get(io.BytesIO(data))
     if width <= 0 or height <= 0:
         return ImageCheck(
-            size, image_format, None, None, UNSUPPORTED_FORMAT_REASON,
+            size,
+            image_format,
+            None,
+            None,
+            UNSUPPORTED_FORMAT_REASON,
             f"the {image_format} image is corrupt: its dimensions cannot be read.",
         )
     if min(width, height) < MIN_IMAGE_SIDE:
         return ImageCheck(
-            size, image_format, width, height, UploadFailureReason.RESOLUTION_NOT_SUPPORT.value,
+            size,
+            image_format,
+            width,
+            height,
+            UploadFailureReason.RESOLUTION_NOT_SUPPORT.value,
             f"the image is {width}x{height} px; the API needs at least {MIN_IMAGE_SIDE} px on each side.",
         )
     return ImageCheck(size, image_format, width, height)

@@ -80,6 +80,14 @@ class UploadCompletion:
         text = f"thumbnail {self.thumbnail_key!r}: {self.raw_status}"
         return f"{text} ({self.reason})" if self.reason else text
 
+    def failure_message(self) -> str:
+        """Explain a permanent failure: what failed, why, and what to do."""
+        return (
+            f"Upload of thumbnail {self.thumbnail_key!r} failed for good: {self.reason or self.raw_status}. "
+            "The API will not accept this file as it is; fix the image (jpg, png or webp, at most 5 MB, "
+            "at least 256 px) and upload it again."
+        )
+
 
 @dataclass(frozen=True)
 class PresignedUpload:

@@ -74,7 +74,9 @@ def _load_json(body: bytes) -> Any:
         return None
 
 
-def _error_from(status: int, headers: Mapping[str, str], payload: Any, body: bytes) -> MediaIntelligenceApiError:
+def _error_from(
+    status: int, headers: Mapping[str, str], payload: Any, body: bytes
+) -> MediaIntelligenceApiError:
     retry_after = parse_retry_after(headers.get("Retry-After"))
     gateway = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(gateway, dict):
@@ -156,6 +158,8 @@ def parse_presigned_upload(result: Mapping[str, Any]) -> PresignedUpload:
     """
     key, url = result.get("thumbnailKey"), result.get("url")
     if not isinstance(key, str) or not isinstance(url, str) or not key or not url:
-        raise MediaIntelligenceResponseError("'result.thumbnailKey' or 'result.url' is missing", retryable=False)
+        raise MediaIntelligenceResponseError(
+            "'result.thumbnailKey' or 'result.url' is missing", retryable=False
+        )
     expiry = result.get("expirationSeconds")
     return PresignedUpload(key, url, expiry if isinstance(expiry, int) else None)

@@ -8,9 +8,8 @@ and a total time budget. Everything else fails at once.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import tenacity
 
@@ -55,7 +54,11 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
         return float(self.backoff(retry_state))
 
 
-def retry_arguments(policy: RetryPolicy, logger: logging.Logger) -> dict[str, Any]:
+class _Logger(Protocol):
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
+
+
+def retry_arguments(policy: RetryPolicy, logger: _Logger) -> dict[str, Any]:
     """
     Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``.
 

@@ -17,7 +17,6 @@ DEFAULT_BASE_URL = "https://mi.apigw.ntruss.com"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
-
 @dataclass(frozen=True)
 class ExtraField:
     """
@@ -38,9 +37,13 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
     "workspace_name": ExtraField(
         "Default workspace", "Workspace used when an operator or sensor names none.", "string"
     ),
-    "timeout": ExtraField("Request timeout (s)", "Seconds to wait for each HTTP request. Default 30.", "number"),
+    "timeout": ExtraField(
+        "Request timeout (s)", "Seconds to wait for each HTTP request. Default 30.", "number"
+    ),
     "max_attempts": ExtraField(
-        "Max attempts", "Attempts per API call, the first included, on transient errors. Default 5.", "integer"
+        "Max attempts",
+        "Attempts per API call, the first included, on transient errors. Default 5.",
+        "integer",
     ),
     "retry_budget_seconds": ExtraField(
         "Retry budget (s)", "Total seconds one API call may take with its retries. Default 60.", "number"
@@ -104,7 +107,9 @@ def parse_base_url(host: str | None, schema: str | None = None, port: int | None
             "signed requests. Use https:// (plain http is only for an emulator on 127.0.0.1)."
         )
     if url_port is not None and port and url_port != port:
-        raise InvalidParameterError(f"Connection host {raw!r} and port field {port} disagree. Set one of them.")
+        raise InvalidParameterError(
+            f"Connection host {raw!r} and port field {port} disagree. Set one of them."
+        )
     final_port = url_port or port
     if final_port is not None and not 0 < final_port < 65536:
         raise InvalidParameterError(f"Connection port {final_port} is out of range 1-65535.")
@@ -164,6 +169,22 @@ class ConnectionSettings:
     verify_ssl: bool = True
     workspace_name: str | None = None
 
+    def resolve_workspace(self, workspace_name: str | None, conn_id: str = "the connection") -> str:
+        """
+        Return ``workspace_name`` validated, or this connection's default workspace.
+
+        :param workspace_name: the workspace asked for, or ``None`` for the connection's default.
+        :param conn_id: the connection id, named in the error when neither is set.
+        """
+        if workspace_name:
+            return validate_workspace_name(workspace_name)
+        if self.workspace_name:
+            return self.workspace_name
+        raise InvalidParameterError(
+            f"workspace_name is not set. Pass workspace_name, or set the 'workspace_name' extra of "
+            f"connection {conn_id!r}."
+        )
+
     @classmethod
     def from_connection_fields(
         cls,
@@ -214,5 +235,7 @@ class ConnectionSettings:
             timeout=_number(extras, "timeout", DEFAULT_TIMEOUT_SECONDS),
             retry=retry,
             verify_ssl=_flag(extras, "verify_ssl", True),
-            workspace_name=None if workspace is None else validate_workspace_name(workspace, "workspace_name extra"),
+            workspace_name=None
+            if workspace is None
+            else validate_workspace_name(workspace, "workspace_name extra"),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 
@@ -39,10 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     with emulator:
         print(f"Media Intelligence emulator listening on {emulator.url}", flush=True)
         print(f"export AIRFLOW_CONN_NCP_MI_DEFAULT='{emulator.connection_json()}'", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

@@ -196,7 +196,9 @@ class MediaIntelligenceEmulator:
             conn["extra"] = {"workspace_name": workspace_name}
         return json.dumps(conn)
 
-    def airflow_env(self, conn_id: str = "ncp_mi_default", workspace_name: str | None = None) -> dict[str, str]:
+    def airflow_env(
+        self, conn_id: str = "ncp_mi_default", workspace_name: str | None = None
+    ) -> dict[str, str]:
         """Return the environment variable that defines connection ``conn_id`` for this emulator."""
         return {f"AIRFLOW_CONN_{conn_id.upper()}": self.connection_json(workspace_name)}
 
@@ -216,8 +218,7 @@ class MediaIntelligenceEmulator:
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port)
         self._loop.run_until_complete(site.start())
-        server = site._server
-        self._port = server.sockets[0].getsockname()[1] if server and server.sockets else None
+        self._port = self._runner.addresses[0][1]
         started.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())

@@ -31,7 +31,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the emulator received: ``endpoint`` is ``presigned-url``, ``complete``, ``storage`` or ``other``."""
+    """One request the emulator received (``endpoint``: presigned-url, complete, storage or other)."""
 
     method: str
     endpoint: str
@@ -124,7 +124,9 @@ class EmulatorState:
         self.store_thumbnail(upload.workspace, upload.thumbnail_key, data)
         return None
 
-    def store_thumbnail(self, workspace: str, thumbnail_key: str, data: bytes, *, delay: float | None = None) -> None:
+    def store_thumbnail(
+        self, workspace: str, thumbnail_key: str, data: bytes, *, delay: float | None = None
+    ) -> None:
         """Put a thumbnail in storage, visible after ``delay`` seconds (default: the visibility delay)."""
         visible_at = self.now() + (self.visibility_delay if delay is None else delay)
         with self._lock:

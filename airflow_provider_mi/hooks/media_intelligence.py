@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import tenacity
-
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+
 from airflow_provider_mi.core.endpoints import (
     ApiRequest,
     complete_upload_request,
@@ -23,8 +24,6 @@ from airflow_provider_mi.core.responses import (
 )
 from airflow_provider_mi.core.retry import retry_arguments
 from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS, ConnectionSettings
-from airflow_provider_mi.core.signing import signed_headers
-from airflow_provider_mi.core.validation import validate_workspace_name
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceApiError,
@@ -34,9 +33,32 @@ from airflow_provider_mi.exceptions import (
 )
 from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
 
+if TYPE_CHECKING:
+    import aiohttp
+    from airflow.providers.common.compat.sdk import Connection
+
 #: The placeholder workspace and key ``test_connection`` asks about when the connection names none.
 CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
 CONNECTION_TEST_KEY = "airflow-connection-test"
+
+
+def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> ConnectionSettings:
+    return ConnectionSettings.from_connection_fields(
+        login=conn.login,
+        password=conn.password,
+        host=conn.host,
+        schema=conn.schema,
+        port=conn.port,
+        extras=extras,
+        conn_id=conn_id,
+    )
+
+
+def _unreachable(request: ApiRequest, base_url: str, err: Exception) -> MediaIntelligenceConnectionError:
+    return MediaIntelligenceConnectionError(
+        f"{request.method} {request.path} to {base_url} failed: {type(err).__name__}. "
+        "Check the connection's host and this machine's network."
+    )
 
 
 class MediaIntelligenceHook(BaseHook):
@@ -89,15 +111,7 @@ class MediaIntelligenceHook(BaseHook):
         conn = self.get_connection(self.mi_conn_id)
         if conn.password:
             mask_secret(conn.password)
-        return ConnectionSettings.from_connection_fields(
-            login=conn.login,
-            password=conn.password,
-            host=conn.host,
-            schema=conn.schema,
-            port=conn.port,
-            extras=conn.extra_dejson,
-            conn_id=self.mi_conn_id,
-        )
+        return _settings_from(conn, conn.extra_dejson, self.mi_conn_id)
 
     @cached_property
     def session(self) -> requests.Session:
@@ -117,34 +131,21 @@ class MediaIntelligenceHook(BaseHook):
 
         :param workspace_name: the workspace asked for, or ``None`` for the connection's default.
         """
-        if workspace_name:
-            return validate_workspace_name(workspace_name)
-        if self.settings.workspace_name:
-            return self.settings.workspace_name
-        raise InvalidParameterError(
-            f"workspace_name is not set. Pass workspace_name, or set the 'workspace_name' extra of "
-            f"connection {self.mi_conn_id!r}."
-        )
+        return self.settings.resolve_workspace(workspace_name, self.mi_conn_id)
 
     def _send_once(self, request: ApiRequest) -> dict[str, Any]:
         settings = self.settings
-        headers = signed_headers(request.method, request.path, settings.access_key, settings.secret_key)
-        if request.body is not None:
-            headers["Content-Type"] = "application/json"
         try:
             response = self.session.request(
                 request.method,
                 request.url(settings.base_url),
                 data=request.body,
-                headers=headers,
+                headers=request.headers(settings.access_key, settings.secret_key),
                 timeout=settings.timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as err:
-            raise MediaIntelligenceConnectionError(
-                f"{request.method} {request.path} to {settings.base_url} failed: {type(err).__name__}. "
-                "Check the connection's host and this machine's network."
-            ) from None
+            raise _unreachable(request, settings.base_url, err) from None
         return parse_api_response(response.status_code, response.headers, response.content)
 
     def call(self, request: ApiRequest) -> dict[str, Any]:
@@ -222,7 +223,9 @@ class MediaIntelligenceHook(BaseHook):
         """
         checked = check_image(data)
         if checked.problem:
-            raise InvalidParameterError(f"{file_name!r} would be refused ({checked.problem}): {checked.explanation}")
+            raise InvalidParameterError(
+                f"{file_name!r} would be refused ({checked.problem}): {checked.explanation}"
+            )
         workspace = self.workspace(workspace_name)
         presigned = self.create_presigned_upload(workspace, file_name)
         self.put_thumbnail(presigned, data)
@@ -247,3 +250,98 @@ class MediaIntelligenceHook(BaseHook):
             return False, str(err)
         where = f"workspace {settings.workspace_name!r}" if settings.workspace_name else settings.base_url
         return True, f"Connection works: signed request accepted by {where}."
+
+
+class MediaIntelligenceAsyncHook(BaseHook):
+    """
+    Asynchronous client of the Media Intelligence API, for triggers.
+
+    It signs, parses and retries with the same core as :class:`MediaIntelligenceHook`; it reads
+    the connection once and keeps one ``aiohttp`` session for all its calls. Call :meth:`close`
+    when done.
+
+    :param mi_conn_id: the Airflow connection id.
+    """
+
+    default_conn_name = MediaIntelligenceHook.default_conn_name
+
+    def __init__(self, mi_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mi_conn_id = mi_conn_id
+        self._settings: ConnectionSettings | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(mi_conn_id={self.mi_conn_id!r})"
+
+    async def get_settings(self) -> ConnectionSettings:
+        """Return the validated settings of the connection, read once without blocking the loop."""
+        if self._settings is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(self.mi_conn_id, self)
+            self._settings = _settings_from(conn, await get_async_extra_dejson(conn), self.mi_conn_id)
+        return self._settings
+
+    async def _get_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        if self._session is None or self._session.closed:
+            settings = await self.get_settings()
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=settings.timeout),
+                connector=aiohttp.TCPConnector(ssl=settings.verify_ssl),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session, if one was opened."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _send_once(self, request: ApiRequest) -> dict[str, Any]:
+        import aiohttp
+
+        settings, session = await self.get_settings(), await self._get_session()
+        try:
+            async with session.request(
+                request.method,
+                request.url(settings.base_url),
+                data=request.body,
+                headers=request.headers(settings.access_key, settings.secret_key),
+                allow_redirects=False,
+            ) as response:
+                body = await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            raise _unreachable(request, settings.base_url, err) from None
+        return parse_api_response(response.status, response.headers, body)
+
+    async def call(self, request: ApiRequest) -> dict[str, Any]:
+        """
+        Send one signed API request, retrying transient failures, and return its ``result``.
+
+        :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
+        """
+        settings = await self.get_settings()
+        async for attempt in tenacity.AsyncRetrying(**retry_arguments(settings.retry, self.log)):
+            with attempt:
+                return await self._send_once(request)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def complete_person_thumbnail_upload(
+        self, workspace_name: str | None, thumbnail_key: str
+    ) -> UploadCompletion:
+        """
+        Ask for the completion status of one thumbnail key (a read: safe to repeat).
+
+        :param workspace_name: the workspace, or ``None`` for the connection's default.
+        :param thumbnail_key: the key returned when the presigned URL was issued.
+        """
+        settings = await self.get_settings()
+        workspace = settings.resolve_workspace(workspace_name, self.mi_conn_id)
+        result = await self.call(complete_upload_request(workspace, thumbnail_key))
+        return parse_completion(result, thumbnail_key)

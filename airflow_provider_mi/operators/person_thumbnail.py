@@ -1,0 +1,139 @@
+"""Operators for person thumbnail uploads: completion alone, or the whole upload flow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, Context
+
+from airflow_provider_mi.core.models import UploadCompletion, UploadState
+from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError
+from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
+
+
+class PersonThumbnailNotReadyError(MediaIntelligenceError):
+    """The API does not see the upload yet (``FILE_NOT_EXIST``): the task's retries may wait for it."""
+
+    retryable = True
+
+
+def _outcome(completion: UploadCompletion) -> dict[str, Any]:
+    """Return the API's result for a completed upload, or raise for a waiting or failed one."""
+    state = completion.state()
+    if state is UploadState.FAILED:
+        raise AirflowFailException(completion.failure_message())
+    if state is UploadState.WAITING:
+        raise PersonThumbnailNotReadyError(
+            f"Upload of {completion.describe()} is not complete yet. Give the task retries (with "
+            "retry_delay) to wait for a late upload, or use PersonThumbnailUploadSensor."
+        )
+    return completion.to_api_dict()
+
+
+class _MediaIntelligenceOperator(BaseOperator):
+    """Shared parts: the connection id, the workspace and a lazily created hook."""
+
+    def __init__(
+        self,
+        *,
+        workspace_name: str | None = None,
+        mi_conn_id: str = MediaIntelligenceHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.workspace_name = workspace_name
+        self.mi_conn_id = mi_conn_id
+
+    @cached_property
+    def hook(self) -> MediaIntelligenceHook:
+        """The hook, created on first use (never at DAG parse time)."""
+        return MediaIntelligenceHook(mi_conn_id=self.mi_conn_id)
+
+
+class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
+    """
+    Confirm one person thumbnail upload and return the API's result.
+
+    Returns ``{"uploadStatus": "COMPLETED", "uploadMessage": None}`` as XCom. A permanent failure
+    (``OVER_SIZE_LIMIT``, ``RESOLUTION_NOT_SUPPORT`` or an unknown reason) fails the task without
+    retries; ``FILE_NOT_EXIST`` raises a retryable error, so the task's ``retries`` can wait for
+    a late upload. Transient HTTP errors are retried inside the hook.
+
+    :param thumbnail_key: the key returned when the presigned URL was issued. (templated)
+    :param workspace_name: the workspace; defaults to the connection's ``workspace_name`` extra.
+        (templated)
+    :param mi_conn_id: the Airflow connection id. (templated)
+    """
+
+    template_fields: Sequence[str] = ("thumbnail_key", "workspace_name", "mi_conn_id")
+
+    def __init__(self, *, thumbnail_key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.thumbnail_key = thumbnail_key
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
+        return _outcome(completion)
+
+
+class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
+    """
+    Upload a person thumbnail: check it locally, issue a presigned URL, PUT the bytes, complete.
+
+    Returns ``{"thumbnailKey": ..., "uploadStatus": ..., "uploadMessage": ...}`` as XCom. The image
+    is checked first (jpg, png or webp by content, at most 5 MB, at least 256 px), so a file the API
+    would refuse fails with a clear message before anything is sent. A permanent failure fails the
+    task without retries. If the API does not see the upload yet (``FILE_NOT_EXIST``), the task
+    still succeeds with that status: it never uploads twice; wait with
+    :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`.
+
+    :param file_path: path of the image on the worker. (templated)
+    :param data: the image's bytes, instead of ``file_path``.
+    :param file_name: the file name announced to the API; defaults to the file's name. (templated)
+    :param workspace_name: the workspace; defaults to the connection's ``workspace_name`` extra.
+        (templated)
+    :param mi_conn_id: the Airflow connection id. (templated)
+    """
+
+    template_fields: Sequence[str] = ("file_path", "file_name", "workspace_name", "mi_conn_id")
+
+    def __init__(
+        self,
+        *,
+        file_path: str | None = None,
+        data: bytes | None = None,
+        file_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (file_path is None) == (data is None):
+            raise InvalidParameterError("Pass exactly one of file_path (a local image) and data (its bytes).")
+        if data is not None and not file_name:
+            raise InvalidParameterError("file_name is required with data, e.g. file_name='face.jpg'.")
+        self.file_path = file_path
+        self.data = data
+        self.file_name = file_name
+
+    def _read(self) -> tuple[str, bytes]:
+        if self.data is not None:
+            return str(self.file_name), self.data
+        path = Path(str(self.file_path))
+        try:
+            content = path.read_bytes()
+        except OSError as err:
+            raise InvalidParameterError(
+                f"file_path {str(path)!r} cannot be read: {err.strerror or err}. Check that the file "
+                "exists on the worker and is readable."
+            ) from None
+        return self.file_name or path.name, content
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        file_name, content = self._read()
+        completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
+        if completion.state() is UploadState.WAITING:
+            self.log.info("The API does not see %s yet; wait for it with a sensor.", completion.describe())
+            return {"thumbnailKey": completion.thumbnail_key, **completion.to_api_dict()}
+        return {"thumbnailKey": completion.thumbnail_key, **_outcome(completion)}

@@ -1,0 +1,105 @@
+"""Trigger that waits, in the triggerer, until a person thumbnail upload is terminal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Collection
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadState
+from airflow_provider_mi.exceptions import MediaIntelligenceError
+from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
+
+#: Event statuses: the upload completed, failed for good, or the wait hit an error.
+SUCCESS, FAILED, ERROR = "success", "failed", "error"
+
+
+class PersonThumbnailUploadTrigger(BaseTrigger):
+    """
+    Poll upload completion until the thumbnail is ``COMPLETED`` or has failed for good.
+
+    Only reads (completion is a status check), so it is safe to run again from scratch after a
+    triggerer restart. It keeps plain values only: the credentials are read from the connection
+    inside the triggerer, never serialized. Transient HTTP errors are retried by the async hook and,
+    if they persist, the trigger keeps polling; the sensor's timeout bounds the wait.
+
+    :param thumbnail_key: the key to wait for.
+    :param workspace_name: the workspace, or ``None`` for the connection's default.
+    :param mi_conn_id: the Airflow connection id.
+    :param poke_interval: seconds between two polls.
+    :param waiting_reasons: failure reasons that mean "not yet" rather than "never".
+    """
+
+    def __init__(
+        self,
+        thumbnail_key: str,
+        workspace_name: str | None = None,
+        mi_conn_id: str = MediaIntelligenceAsyncHook.default_conn_name,
+        poke_interval: float = 60.0,
+        waiting_reasons: Collection[str] = DEFAULT_WAITING_REASONS,
+    ) -> None:
+        super().__init__()
+        self.thumbnail_key = thumbnail_key
+        self.workspace_name = workspace_name
+        self.mi_conn_id = mi_conn_id
+        self.poke_interval = float(poke_interval)
+        self.waiting_reasons = sorted(waiting_reasons)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the plain keyword arguments (no secret) to rebuild the trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "thumbnail_key": self.thumbnail_key,
+                "workspace_name": self.workspace_name,
+                "mi_conn_id": self.mi_conn_id,
+                "poke_interval": self.poke_interval,
+                "waiting_reasons": list(self.waiting_reasons),
+            },
+        )
+
+    def _event(self, status: str, message: str, result: dict[str, Any] | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "message": message,
+                "workspace_name": self.workspace_name,
+                "thumbnail_key": self.thumbnail_key,
+                "result": result,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until terminal, then yield exactly one event."""
+        hook = MediaIntelligenceAsyncHook(mi_conn_id=self.mi_conn_id)
+        try:
+            yield await self._wait(hook)
+        finally:
+            await hook.close()
+
+    async def _wait(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent:
+        while (event := await self._check(hook)) is None:
+            await asyncio.sleep(self.poke_interval)
+        return event
+
+    async def _check(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent | None:
+        """Check once: return the event if the upload is terminal, ``None`` to keep waiting."""
+        try:
+            completion = await hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
+        except MediaIntelligenceError as err:
+            if not err.retryable:
+                return self._event(ERROR, str(err))
+            self.log.warning("Checking thumbnail %r failed, will check again: %s", self.thumbnail_key, err)
+            return None
+        state = completion.state(self.waiting_reasons)
+        if state is UploadState.COMPLETED:
+            return self._event(SUCCESS, completion.describe(), completion.to_api_dict())
+        if state is UploadState.FAILED:
+            return self._event(FAILED, completion.failure_message(), completion.to_api_dict())
+        if completion.status is None:
+            self.log.warning("Unknown upload status %s; waiting", completion.describe())
+        else:
+            self.log.info("Still waiting: %s", completion.describe())
+        return None
