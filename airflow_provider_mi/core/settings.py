@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,10 @@ def parse_base_url(host: str | None, schema: str | None = None, port: int | None
     :param port: the connection's port field.
     """
     raw = (host or "").strip()
+    if any(char.isspace() for char in raw):
+        raise InvalidParameterError(
+            f"Connection host {raw!r} contains white space. Give a base URL such as {DEFAULT_BASE_URL!r}."
+        )
     if not raw:
         if port or schema:
             raise InvalidParameterError(
@@ -110,7 +115,7 @@ def parse_base_url(host: str | None, schema: str | None = None, port: int | None
         raise InvalidParameterError(
             f"Connection host {raw!r} and port field {port} disagree. Set one of them."
         )
-    final_port = url_port or port
+    final_port = url_port if url_port is not None else port
     if final_port is not None and not 0 < final_port < 65536:
         raise InvalidParameterError(f"Connection port {final_port} is out of range 1-65535.")
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
@@ -122,15 +127,16 @@ def _number(extras: Mapping[str, Any], name: str, default: float, *, integer: bo
     if value is None or value == "":
         return default
     try:
-        number = int(value) if integer else float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or number <= 0 or (integer and float(value) != number):
+        number = math.nan
+    valid = not isinstance(value, bool) and math.isfinite(number) and number > 0
+    if not valid or (integer and not number.is_integer()):
         kind = "a positive whole number" if integer else "a positive number of seconds"
         raise InvalidParameterError(
             f"Connection extra {name!r} is {value!r}; it must be {kind} (default {default})."
         )
-    return number
+    return int(number) if integer else number
 
 
 def _flag(extras: Mapping[str, Any], name: str, default: bool) -> bool:

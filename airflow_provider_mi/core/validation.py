@@ -25,6 +25,13 @@ def _require_text(field: str, value: Any, example: str) -> str:
         )
     if not value.strip():
         raise InvalidParameterError(f"{field} is empty. Pass a non-blank value such as {example!r}.")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidParameterError(
+            f"{field} {value!r} is not valid Unicode text (it holds a lone surrogate). Pass text such as "
+            f"{example!r}."
+        ) from None
     bad = next((char for char in value if unicodedata.category(char) == "Cc"), None)
     if bad is not None:
         raise InvalidParameterError(

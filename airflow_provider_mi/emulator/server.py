@@ -28,6 +28,8 @@ _API_PREFIX = "/api/v1/workspaces/{workspace}/person-thumbnail/uploads/"
 _STORAGE_PREFIX = "/_storage/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The thumbnail key a request is about, once known (logged with the request).
+THUMBNAIL_KEY: web.RequestKey[str | None] = web.RequestKey("thumbnail_key")
 
 
 def _gateway_error(status: int, code: str, message: str, details: str | None = None) -> web.Response:
@@ -96,13 +98,15 @@ class EmulatorApp:
         response.headers["Date"] = formatdate(self.state.now(), usegmt=True)
         self.state.record(
             RecordedRequest(
-                request.method, endpoint, request.path, response.status, request.get("thumbnail_key")
+                request.method, endpoint, request.path, response.status, request.get(THUMBNAIL_KEY)
             )
         )
         return response
 
     async def _answer(self, request: web.Request, handler: Handler, endpoint: str) -> web.StreamResponse:
-        fault = self.state.next_fault(endpoint)
+        if endpoint == "complete":
+            request[THUMBNAIL_KEY] = await self._json_field(request, "thumbnailKey")
+        fault = self.state.next_fault(endpoint, request.get(THUMBNAIL_KEY))
         if fault is not None:
             return web.Response(status=fault.status, body=fault.body, headers=dict(fault.headers))
         if request.match_info.http_exception is not None:
@@ -129,7 +133,7 @@ class EmulatorApp:
         if file_name is None:
             return _api_error(400, "10001", "Invalid Request. thumbnailFileName is required.")
         token, key = self.state.issue_upload(request.match_info["workspace"], file_name)
-        request["thumbnail_key"] = key
+        request[THUMBNAIL_KEY] = key
         url = f"{self.public_url()}{_STORAGE_PREFIX}{token}"
         return _success({"thumbnailKey": key, "url": url, "expirationSeconds": int(self.state.url_ttl)})
 
@@ -140,10 +144,9 @@ class EmulatorApp:
         return web.Response(status=200)
 
     async def complete(self, request: web.Request) -> web.Response:
-        key = await self._json_field(request, "thumbnailKey")
+        key = request[THUMBNAIL_KEY]
         if key is None:
             return _api_error(400, "10001", "Invalid Request. thumbnailKey is required.")
-        request["thumbnail_key"] = key
         data = self.state.visible_thumbnail(request.match_info["workspace"], key)
         if data is None:
             reason: str | None = UploadFailureReason.FILE_NOT_EXIST.value

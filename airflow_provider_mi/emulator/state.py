@@ -52,6 +52,7 @@ class _PendingUpload:
 class _StoredThumbnail:
     data: bytes
     visible_at: float
+    hidden_checks: int = 0
 
 
 @dataclass
@@ -73,7 +74,7 @@ class EmulatorState:
     requests: list[RecordedRequest] = field(default_factory=list)
     _uploads: dict[str, _PendingUpload] = field(default_factory=dict)
     _thumbnails: dict[tuple[str, str], _StoredThumbnail] = field(default_factory=dict)
-    _faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    _faults: dict[tuple[str, str | None], deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> float:
@@ -92,15 +93,25 @@ class EmulatorState:
         with self._lock:
             return [entry for entry in self.requests if entry.endpoint == endpoint]
 
-    def inject(self, endpoint: str, *faults: Fault) -> None:
-        """Answer the next requests to ``endpoint`` with ``faults``, one each, before behaving again."""
-        with self._lock:
-            self._faults[endpoint].extend(faults)
+    def inject(self, endpoint: str, *faults: Fault, thumbnail_key: str | None = None) -> None:
+        """
+        Answer the next requests to ``endpoint`` with ``faults``, one each, before behaving again.
 
-    def next_fault(self, endpoint: str) -> Fault | None:
+        :param endpoint: ``presigned-url``, ``complete`` or ``storage``.
+        :param faults: the scripted answers, in order.
+        :param thumbnail_key: only for completion requests of this key (else any request).
+        """
         with self._lock:
-            queue = self._faults.get(endpoint)
-            return queue.popleft() if queue else None
+            self._faults[(endpoint, thumbnail_key)].extend(faults)
+
+    def next_fault(self, endpoint: str, thumbnail_key: str | None = None) -> Fault | None:
+        """Pop the fault scripted for this request: one for its key first, else one for the endpoint."""
+        with self._lock:
+            for queue_key in ((endpoint, thumbnail_key), (endpoint, None)):
+                queue = self._faults.get(queue_key)
+                if queue:
+                    return queue.popleft()
+        return None
 
     def issue_upload(self, workspace: str, file_name: str) -> tuple[str, str]:
         """Create a one-time upload: return ``(token, thumbnail_key)``."""
@@ -125,16 +136,32 @@ class EmulatorState:
         return None
 
     def store_thumbnail(
-        self, workspace: str, thumbnail_key: str, data: bytes, *, delay: float | None = None
+        self,
+        workspace: str,
+        thumbnail_key: str,
+        data: bytes,
+        *,
+        delay: float | None = None,
+        hidden_checks: int = 0,
     ) -> None:
-        """Put a thumbnail in storage, visible after ``delay`` seconds (default: the visibility delay)."""
+        """
+        Put a thumbnail in storage, as an upload through a presigned URL does.
+
+        :param delay: seconds before completion can see it (default: the visibility delay).
+        :param hidden_checks: completion checks that still answer ``FILE_NOT_EXIST`` before it is
+            seen, whatever the time: makes waiting deterministic in tests.
+        """
         visible_at = self.now() + (self.visibility_delay if delay is None else delay)
         with self._lock:
-            self._thumbnails[(workspace, thumbnail_key)] = _StoredThumbnail(data, visible_at)
+            self._thumbnails[(workspace, thumbnail_key)] = _StoredThumbnail(data, visible_at, hidden_checks)
 
     def visible_thumbnail(self, workspace: str, thumbnail_key: str) -> bytes | None:
+        """Return the thumbnail's bytes if completion can see it now (this counts as one check)."""
         with self._lock:
             stored = self._thumbnails.get((workspace, thumbnail_key))
-        if stored is None or self.now() < stored.visible_at:
-            return None
-        return stored.data
+            if stored is None or self.now() < stored.visible_at:
+                return None
+            if stored.hidden_checks > 0:
+                stored.hidden_checks -= 1
+                return None
+            return stored.data
