@@ -107,7 +107,7 @@ class EmulatorApp:
         if endpoint == "complete":
             request[THUMBNAIL_KEY] = await self._json_field(request, "thumbnailKey")
         fault = self.state.next_fault(endpoint, request.get(THUMBNAIL_KEY))
-        if fault is not None:
+        if fault is not None and fault.status is not None:
             return web.Response(status=fault.status, body=fault.body, headers=dict(fault.headers))
         if request.match_info.http_exception is not None:
             return _gateway_error(404, "300", "Not Found Exception")

@@ -19,12 +19,12 @@ class Fault:
     """
     A scripted answer that replaces the normal one for one request.
 
-    :param status: HTTP status to answer.
+    :param status: HTTP status to answer; ``None`` answers normally (a gap in a scripted sequence).
     :param body: raw body to send.
     :param headers: extra headers, e.g. ``Retry-After``.
     """
 
-    status: int
+    status: int | None
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -19,7 +20,14 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadFailureReason, UploadState
 from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
-from airflow_provider_mi.triggers.person_thumbnail import ERROR, FAILED, SUCCESS, PersonThumbnailUploadTrigger
+from airflow_provider_mi.triggers.person_thumbnail import (
+    ERROR,
+    FAILED,
+    SUCCESS,
+    TIMEOUT,
+    PersonThumbnailUploadTrigger,
+    describe_wait,
+)
 
 
 def _validate_waiting_reasons(reasons: Collection[str]) -> frozenset[str]:
@@ -103,7 +111,10 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout as err:
-                raise AirflowSensorTimeout(f"{err} {self._waiting_for()}") from None
+                waited = describe_wait(
+                    self.thumbnail_key, self.workspace_name, self.mi_conn_id, self._last_status
+                )
+                raise AirflowSensorTimeout(f"{err} {waited}") from None
         poked = self.poke(context)
         if isinstance(poked, PokeReturnValue):
             return poked.xcom_value
@@ -114,16 +125,10 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
                 mi_conn_id=self.mi_conn_id,
                 poke_interval=self.poke_interval,
                 waiting_reasons=self.waiting_reasons,
+                end_time=time.time() + self.timeout,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
-        )
-
-    def _waiting_for(self) -> str:
-        workspace = self.workspace_name or f"the default of connection {self.mi_conn_id!r}"
-        return (
-            f"Waited for thumbnail {self.thumbnail_key!r} in workspace {workspace}; "
-            f"last status: {self._last_status}."
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +139,8 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
             return event["result"]
         if status == FAILED:
             raise AirflowFailException(event["message"])
+        if status == TIMEOUT:
+            raise AirflowSensorTimeout(event["message"])
         if status == ERROR:
             raise MediaIntelligenceError(event["message"])
         raise MediaIntelligenceError(f"Unexpected event from the trigger: {event!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
@@ -12,8 +13,14 @@ from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadState
 from airflow_provider_mi.exceptions import MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
 
-#: Event statuses: the upload completed, failed for good, or the wait hit an error.
-SUCCESS, FAILED, ERROR = "success", "failed", "error"
+#: Event statuses: the upload completed, failed for good, the wait hit an error or timed out.
+SUCCESS, FAILED, ERROR, TIMEOUT = "success", "failed", "error", "timeout"
+
+
+def describe_wait(thumbnail_key: str, workspace_name: str | None, mi_conn_id: str, last_status: str) -> str:
+    """Say what a sensor waited for and what it saw last, for timeout messages."""
+    workspace = workspace_name or f"the default of connection {mi_conn_id!r}"
+    return f"Waited for thumbnail {thumbnail_key!r} in workspace {workspace}; last status: {last_status}."
 
 
 class PersonThumbnailUploadTrigger(BaseTrigger):
@@ -30,6 +37,8 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
     :param mi_conn_id: the Airflow connection id.
     :param poke_interval: seconds between two polls.
     :param waiting_reasons: failure reasons that mean "not yet" rather than "never".
+    :param end_time: Unix time after which the trigger gives up with a ``timeout`` event (the
+        sensor's timeout); ``None`` waits for ever.
     """
 
     def __init__(
@@ -39,6 +48,7 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
         mi_conn_id: str = MediaIntelligenceAsyncHook.default_conn_name,
         poke_interval: float = 60.0,
         waiting_reasons: Collection[str] = DEFAULT_WAITING_REASONS,
+        end_time: float | None = None,
     ) -> None:
         super().__init__()
         self.thumbnail_key = thumbnail_key
@@ -46,6 +56,8 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
         self.mi_conn_id = mi_conn_id
         self.poke_interval = float(poke_interval)
         self.waiting_reasons = sorted(waiting_reasons)
+        self.end_time = end_time
+        self._last_status = "not checked yet by the trigger"
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the plain keyword arguments (no secret) to rebuild the trigger."""
@@ -57,6 +69,7 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
                 "mi_conn_id": self.mi_conn_id,
                 "poke_interval": self.poke_interval,
                 "waiting_reasons": list(self.waiting_reasons),
+                "end_time": self.end_time,
             },
         )
 
@@ -81,6 +94,12 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
 
     async def _wait(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent:
         while (event := await self._check(hook)) is None:
+            if self.end_time is not None and time.time() + self.poke_interval > self.end_time:
+                await asyncio.sleep(max(0.0, self.end_time - time.time()))
+                waited = describe_wait(
+                    self.thumbnail_key, self.workspace_name, self.mi_conn_id, self._last_status
+                )
+                return self._event(TIMEOUT, f"Sensor has timed out while deferred. {waited}")
             await asyncio.sleep(self.poke_interval)
         return event
 
@@ -91,8 +110,10 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
         except MediaIntelligenceError as err:
             if not err.retryable:
                 return self._event(ERROR, str(err))
+            self._last_status = f"transient error ({err})"
             self.log.warning("Checking thumbnail %r failed, will check again: %s", self.thumbnail_key, err)
             return None
+        self._last_status = completion.describe()
         state = completion.state(self.waiting_reasons)
         if state is UploadState.COMPLETED:
             return self._event(SUCCESS, completion.describe(), completion.to_api_dict())

@@ -1,0 +1,30 @@
+"""Fixtures of the end-to-end tests: one emulator per module and the connections the DAGs use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_mi.emulator import MediaIntelligenceEmulator
+
+
+@pytest.fixture(scope="module")
+def e2e_emulator() -> Iterator[MediaIntelligenceEmulator]:
+    """An emulator shared by the tests of one module (each module runs its DAG once)."""
+    with MediaIntelligenceEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def e2e_env(e2e_emulator: MediaIntelligenceEmulator) -> dict[str, str]:
+    """Connections for the DAG runs: the default, one without HTTP retries, one with a wrong secret."""
+    base = json.loads(e2e_emulator.connection_json())
+    no_retry = {**base, "extra": {"max_attempts": 1}}
+    wrong_secret = {**base, "password": "not-the-secret"}
+    return {
+        **e2e_emulator.airflow_env(),
+        "AIRFLOW_CONN_MI_NO_RETRY": json.dumps(no_retry),
+        "AIRFLOW_CONN_MI_WRONG_SECRET": json.dumps(wrong_secret),
+    }

@@ -1,0 +1,80 @@
+"""
+DAGs the end-to-end tests run with ``airflow dags test`` against the emulator.
+
+Each task waits on its own thumbnail key, ``e2e/<task_id>.png`` in workspace ``e2e-workspace``;
+the test prepares what the emulator answers for each key, runs the DAG once and then checks every
+task's state, its XCom and the exact API calls made for its key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.common.compat.sdk import DAG
+from airflow_provider_mi.operators.person_thumbnail import (
+    PersonThumbnailUploadCompleteOperator,
+    UploadPersonThumbnailOperator,
+)
+from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+
+WORKSPACE = "e2e-workspace"
+FAST = {"poke_interval": 0.3, "timeout": 60}
+
+
+def key(task_id: str) -> str:
+    return f"e2e/{task_id}.png"
+
+
+def dag(dag_id: str, **kwargs) -> DAG:
+    return DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, **kwargs)
+
+
+def sensor(task_id: str, **kwargs) -> PersonThumbnailUploadSensor:
+    options = {**FAST, **kwargs}
+    return PersonThumbnailUploadSensor(
+        task_id=task_id, workspace_name=WORKSPACE, thumbnail_key=key(task_id), **options
+    )
+
+
+def complete(task_id: str, **kwargs) -> PersonThumbnailUploadCompleteOperator:
+    return PersonThumbnailUploadCompleteOperator(
+        task_id=task_id, workspace_name=WORKSPACE, thumbnail_key=key(task_id), **kwargs
+    )
+
+
+with dag("mi_e2e_operator"):
+    complete("completed")
+    complete("over_size", retries=2, retry_delay=timedelta(seconds=0))
+    complete("low_resolution", retries=2, retry_delay=timedelta(seconds=0))
+    complete("unknown_reason", retries=2, retry_delay=timedelta(seconds=0))
+    complete("late_upload", retries=3, retry_delay=timedelta(seconds=0))
+    complete("transient_errors")
+    PersonThumbnailUploadCompleteOperator(
+        task_id="templated",
+        workspace_name="{{ params.workspace }}",
+        thumbnail_key="{{ params.key_prefix }}/{{ task.task_id }}.png",
+        params={"workspace": "templated-workspace", "key_prefix": "e2e"},
+    )
+    PersonThumbnailUploadCompleteOperator.partial(task_id="mapped", workspace_name=WORKSPACE).expand(
+        thumbnail_key=[key("mapped-0"), key("mapped-1"), key("mapped-2")]
+    )
+    UploadPersonThumbnailOperator(
+        task_id="upload_flow",
+        workspace_name=WORKSPACE,
+        file_path="{{ dag_run.conf['image'] }}",
+        file_name="flow.png",
+    )
+
+with dag("mi_e2e_sensor"):
+    for mode in ("poke", "reschedule", "deferrable"):
+        mode_args = {"deferrable": True} if mode == "deferrable" else {"mode": mode}
+        sensor(f"{mode}_waits_then_completes", **mode_args)
+        sensor(f"{mode}_permanent_failure", retries=2, **mode_args)
+        sensor(f"{mode}_transient_errors", mi_conn_id="mi_no_retry", **mode_args)
+        sensor(f"{mode}_unknown_status", **mode_args)
+        sensor(f"{mode}_timeout", **{**mode_args, "timeout": 2})
+    sensor("soft_fail_permanent", soft_fail=True)
+    sensor("soft_fail_timeout", soft_fail=True, timeout=2)
+    sensor("soft_fail_deferred_timeout", soft_fail=True, deferrable=True, timeout=2)
+    sensor("soft_fail_auth_error", soft_fail=True, mi_conn_id="mi_wrong_secret")
+    sensor("deferred_auth_error", soft_fail=True, deferrable=True)

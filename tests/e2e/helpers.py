@@ -1,0 +1,58 @@
+"""Helpers of the end-to-end tests: images made in memory, and what a DAG run left in the database."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+
+def png(width: int, height: int, *, pad_to: int = 0) -> bytes:
+    """Return a PNG of ``width`` x ``height``, padded with trailing bytes up to ``pad_to`` bytes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 120, 160)).save(buffer, "PNG")
+    data = buffer.getvalue()
+    return data + b"\0" * max(0, pad_to - len(data))
+
+
+def _latest_run_id(db: sqlite3.Connection, dag_id: str) -> str:
+    row = db.execute(
+        "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
+    ).fetchone()
+    assert row, f"no run of {dag_id} in the database"
+    return row[0]
+
+
+def _task_name(task_id: str, map_index: int) -> str:
+    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
+
+
+def task_states(airflow_home: Path, dag_id: str) -> dict[str, str | None]:
+    """Return ``{task_id (or task_id[map_index]): state}`` of the latest run of ``dag_id``."""
+    with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        run_id = _latest_run_id(db, dag_id)
+        rows = db.execute(
+            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            (dag_id, run_id),
+        ).fetchall()
+    return {_task_name(task_id, map_index): state for task_id, map_index, state in rows}
+
+
+def return_values(airflow_home: Path, dag_id: str) -> dict[str, Any]:
+    """Return ``{task_id (or task_id[map_index]): return_value XCom}`` of the latest run of ``dag_id``."""
+    with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        run_id = _latest_run_id(db, dag_id)
+        rows = db.execute(
+            "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = 'return_value'",
+            (dag_id, run_id),
+        ).fetchall()
+    values = {}
+    for task_id, map_index, value in rows:
+        decoded = json.loads(value)
+        values[_task_name(task_id, map_index)] = json.loads(decoded) if isinstance(decoded, str) else decoded
+    return values
