@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG, task
+
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 from airflow_provider_mi.operators.person_thumbnail import PersonThumbnailUploadCompleteOperator
 

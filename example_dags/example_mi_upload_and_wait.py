@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG
+
 from airflow_provider_mi.operators.person_thumbnail import UploadPersonThumbnailOperator
 from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
 

@@ -48,8 +48,8 @@ def return_values(airflow_home: Path, dag_id: str) -> dict[str, Any]:
     with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
         run_id = _latest_run_id(db, dag_id)
         rows = db.execute(
-            "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = 'return_value'",
-            (dag_id, run_id),
+            "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = ?",
+            (dag_id, run_id, "return_value"),
         ).fetchall()
     values = {}
     for task_id, map_index, value in rows:

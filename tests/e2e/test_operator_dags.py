@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from airflow_cli import run_dag
 
+from airflow_cli import run_dag
 from airflow_provider_mi.emulator import Fault
 from helpers import png, return_values, task_states
 

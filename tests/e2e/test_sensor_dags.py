@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow_cli import run_dag
-from helpers import png, return_values, task_states
 
+from airflow_cli import run_dag
 from airflow_provider_mi.emulator import Fault
+from helpers import png, return_values, task_states
 from test_operator_dags import COMPLETED, DAGS, WORKSPACE, key
 
 MODES = ("poke", "reschedule", "deferrable")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
+
 from airflow_provider_mi.operators.person_thumbnail import (
     PersonThumbnailUploadCompleteOperator,
     UploadPersonThumbnailOperator,
