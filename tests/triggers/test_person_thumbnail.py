@@ -1,0 +1,130 @@
+"""The trigger on its own: what it serializes, and the one event it yields, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+
+import aiohttp
+import pytest
+
+from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
+from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+
+WORKSPACE = "trigger-workspace"
+
+
+def make_trigger(key: str = "persons/thumbnails/face.png", **kwargs) -> PersonThumbnailUploadTrigger:
+    return PersonThumbnailUploadTrigger(
+        thumbnail_key=key, workspace_name=WORKSPACE, poke_interval=0.05, **kwargs
+    )
+
+
+def events(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
+    """Run the trigger to its end and return every event payload it yielded."""
+
+    async def collect() -> list[dict]:
+        return [event.payload async for event in trigger.run()]
+
+    return asyncio.run(asyncio.wait_for(collect(), timeout=30))
+
+
+def png_bytes(size: int = 300) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_serialize_round_trip_holds_only_plain_values():
+    trigger = make_trigger(mi_conn_id="my_conn", waiting_reasons={"FILE_NOT_EXIST"}, end_time=1234.5)
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert kwargs == {
+        "thumbnail_key": "persons/thumbnails/face.png",
+        "workspace_name": WORKSPACE,
+        "mi_conn_id": "my_conn",
+        "poke_interval": 0.05,
+        "waiting_reasons": ["FILE_NOT_EXIST"],
+        "end_time": 1234.5,
+    }
+
+
+def test_serialized_kwargs_survive_airflow_serde():
+    serde = pytest.importorskip(
+        "airflow.sdk.serde", reason="airflow.sdk.serde serializes trigger kwargs from 3.2"
+    )
+    _, kwargs = make_trigger().serialize()
+    assert serde.deserialize(serde.serialize(kwargs)) == kwargs
+
+
+def test_serialized_kwargs_never_hold_credentials(mi_emulator):
+    _, kwargs = make_trigger().serialize()
+    text = json.dumps(kwargs)
+    assert DEFAULT_SECRET_KEY not in text
+    assert mi_emulator.access_key not in text
+
+
+def test_yields_one_success_event_once_completed(mi_emulator):
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(), hidden_checks=2)
+    [event] = events(make_trigger())
+    assert event["status"] == "success"
+    assert event["result"] == {"uploadStatus": "COMPLETED", "uploadMessage": None}
+    assert len(mi_emulator.state.requests_to("complete")) == 3
+
+
+def test_yields_failed_event_for_a_permanent_reason(mi_emulator):
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(100))
+    [event] = events(make_trigger())
+    assert event["status"] == "failed"
+    assert event["result"] == {"uploadStatus": "FAILED", "uploadMessage": "RESOLUTION_NOT_SUPPORT"}
+    assert "RESOLUTION_NOT_SUPPORT" in event["message"]
+
+
+def test_yields_error_event_on_authentication_failure(mi_emulator, monkeypatch):
+    conn = json.loads(mi_emulator.connection_json())
+    monkeypatch.setenv("AIRFLOW_CONN_MI_BAD", json.dumps({**conn, "password": "wrong"}))
+    [event] = events(make_trigger(mi_conn_id="mi_bad"))
+    assert event["status"] == "error"
+    assert "Authentication Failed" in event["message"]
+    assert "wrong" not in event["message"]
+    assert len(mi_emulator.state.requests_to("complete")) == 1
+
+
+def test_keeps_polling_through_transient_errors(mi_emulator):
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes())
+    faults = [Fault(503, headers=(("Retry-After", "0"),))] * 6
+    mi_emulator.state.inject("complete", *faults)
+    [event] = events(make_trigger())
+    assert event["status"] == "success"
+    assert [e.status for e in mi_emulator.state.requests_to("complete")] == [503] * 6 + [200]
+
+
+def test_yields_timeout_event_at_end_time(mi_emulator):
+    [event] = events(make_trigger(end_time=time.time() + 0.3))
+    assert event["status"] == "timeout"
+    assert "last status: thumbnail 'persons/thumbnails/face.png': FAILED (FILE_NOT_EXIST)" in event["message"]
+
+
+def test_one_http_session_for_all_polls(mi_emulator, monkeypatch):
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(), hidden_checks=3)
+    opened = []
+    original = aiohttp.ClientSession.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", counting_init)
+    [event] = events(make_trigger())
+    assert event["status"] == "success"
+    assert len(mi_emulator.state.requests_to("complete")) == 4
+    assert len(opened) == 1
+    assert opened[0].closed
