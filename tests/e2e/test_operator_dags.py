@@ -43,10 +43,12 @@ def operator_run(airflow_home, e2e_emulator, e2e_env, tmp_path_factory):
     }
     state.inject("complete", Fault(200, json.dumps(unknown).encode()), thumbnail_key=key("unknown_reason"))
     state.inject("complete", Fault(503), Fault(503), thumbnail_key=key("transient_errors"))
-    image = tmp_path_factory.mktemp("images") / "flow.png"
-    image.write_bytes(good)
+    images = tmp_path_factory.mktemp("images")
+    (images / "flow.png").write_bytes(good)
+    (images / "small.png").write_bytes(small)
+    conf = {"image": str(images / "flow.png"), "small_image": str(images / "small.png")}
 
-    result = run_dag(DAGS, "mi_e2e_operator", env=e2e_env, conf={"image": str(image)})
+    result = run_dag(DAGS, "mi_e2e_operator", env=e2e_env, conf=conf)
     return (
         result,
         task_states(airflow_home, "mi_e2e_operator"),
@@ -122,11 +124,22 @@ def test_upload_flow_returns_key_and_status(operator_run, e2e_emulator):
     assert (calls["presigned-url"], calls["storage"], calls["complete"]) == (1, 1, 1)
 
 
-def test_the_run_fails_because_of_the_permanent_failures_only(operator_run):
+def test_upload_refuses_bad_files_before_any_request(operator_run, e2e_emulator):
+    result, states, _ = operator_run
+    assert states["upload_too_small"] == "failed"
+    assert states["upload_missing_file"] == "failed"
+    assert "'small.png' would be refused (RESOLUTION_NOT_SUPPORT): the image is 100x100 px" in result.output
+    assert "flow.png.missing' cannot be read: No such file or directory" in result.output
+    assert len(e2e_emulator.state.requests_to("presigned-url")) == 1, "only upload_flow asked for a URL"
+
+
+def test_the_run_fails_because_of_the_expected_failures_only(operator_run):
     result, states, _ = operator_run
     assert not result.succeeded
     assert {task for task, state in states.items() if state != "success"} == {
         "over_size",
         "low_resolution",
         "unknown_reason",
+        "upload_too_small",
+        "upload_missing_file",
     }

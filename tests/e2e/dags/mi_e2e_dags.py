@@ -65,6 +65,14 @@ with dag("mi_e2e_operator"):
         file_path="{{ dag_run.conf['image'] }}",
         file_name="flow.png",
     )
+    UploadPersonThumbnailOperator(
+        task_id="upload_too_small", workspace_name=WORKSPACE, file_path="{{ dag_run.conf['small_image'] }}"
+    )
+    UploadPersonThumbnailOperator(
+        task_id="upload_missing_file",
+        workspace_name=WORKSPACE,
+        file_path="{{ dag_run.conf['image'] }}.missing",
+    )
 
 with dag("mi_e2e_sensor"):
     for mode in ("poke", "reschedule", "deferrable"):
