@@ -64,12 +64,9 @@ class MediaIntelligenceApiError(MediaIntelligenceError):
         text = f"Media Intelligence API answered HTTP {self.status}"
         if self.code is not None:
             text += f" (code {self.code})"
-        if self.message:
-            text += f": {self.message}"
-        if self.details:
-            text += f" - {self.details}"
-        if self.hint:
-            text += f". {self.hint}"
+        sentences = [part.rstrip(". ") for part in (self.message, self.details, self.hint) if part]
+        if sentences:
+            text += ": " + ". ".join(sentences) + "."
         return text
 
 

@@ -221,6 +221,11 @@ class ConnectionSettings:
             raise InvalidParameterError(
                 f"Connection {conn_id!r} has unknown extras {unknown}. Known extras: {sorted(EXTRA_FIELDS)}."
             )
+        if not (login or password or host or extras):
+            raise InvalidParameterError(
+                f"Connection {conn_id!r} is empty. Set its login (access key ID) and password (secret key); "
+                "in URI form the scheme is written with hyphens: ncp-media-intelligence://KEY:SECRET@HOST."
+            )
         if not login or not login.strip():
             raise InvalidParameterError(
                 f"Connection {conn_id!r} has no access key. Put the NCP access key ID in the login field."

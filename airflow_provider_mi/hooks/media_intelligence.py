@@ -186,13 +186,21 @@ class MediaIntelligenceHook(BaseHook):
         self.log.info("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
         return presigned
 
-    def _put_once(self, presigned: PresignedUpload, data: bytes) -> None:
+    def _put_once(self, presigned: PresignedUpload, data: bytes, attempt: int) -> None:
         try:
             response = self.session.put(presigned.url, data=data, timeout=self.settings.timeout)
         except requests.RequestException as err:
             raise MediaIntelligenceConnectionError(
                 f"Uploading thumbnail {presigned.thumbnail_key!r} failed: {type(err).__name__}."
             ) from None
+        if response.status_code == 403 and attempt > 1:
+            # The URL is single-use: an earlier attempt whose answer was lost may have landed.
+            # Completion, which follows, tells whether it did.
+            self.log.warning(
+                "The upload URL of %r is already used; an earlier attempt may have landed.",
+                presigned.thumbnail_key,
+            )
+            return
         if response.status_code >= 300:
             hint = "The presigned URL may have expired or been used already; issue a new one."
             raise MediaIntelligenceApiError(
@@ -208,7 +216,7 @@ class MediaIntelligenceHook(BaseHook):
         """
         for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
             with attempt:
-                self._put_once(presigned, data)
+                self._put_once(presigned, data, attempt.retry_state.attempt_number)
         self.log.info("Uploaded %d bytes for thumbnail %r", len(data), presigned.thumbnail_key)
 
     def upload_person_thumbnail(

@@ -76,7 +76,7 @@ def test_gateway_envelope_with_string_or_int_error_code(error_code):
         404, {"error": {"errorCode": error_code, "message": "Not Found Exception", "details": "no route"}}
     )
     assert (err.code, err.message, err.details) == ("300", "Not Found Exception", "no route")
-    assert "HTTP 404 (code 300): Not Found Exception - no route" in str(err)
+    assert "HTTP 404 (code 300): Not Found Exception. no route." in str(err)
     assert not err.retryable
 
 
