@@ -11,6 +11,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     BaseSensorOperator,
     Context,
     PokeReturnValue,
@@ -115,7 +116,12 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
                     self.thumbnail_key, self.workspace_name, self.mi_conn_id, self._last_status
                 )
                 raise AirflowSensorTimeout(f"{err} {waited}") from None
-        poked = self.poke(context)
+        try:
+            poked = self.poke(context)
+        except AirflowFailException as err:
+            if self.soft_fail:  # as BaseSensorOperator.execute does in poke mode
+                raise AirflowSkipException(f"Skipping due to soft_fail: {err}") from err
+            raise
         if isinstance(poked, PokeReturnValue):
             return poked.xcom_value
         self.defer(

@@ -40,6 +40,8 @@ def sensor_run(airflow_home, e2e_emulator, e2e_env):
         unknown = success_envelope({"uploadStatus": "PROCESSING"})
         state.inject("complete", unknown, thumbnail_key=key(f"{mode}_unknown_status"))
     state.store_thumbnail(WORKSPACE, key("soft_fail_permanent"), small)
+    state.store_thumbnail(WORKSPACE, key("soft_fail_deferrable_permanent"), small)
+    state.store_thumbnail(WORKSPACE, key("soft_fail_deferred_permanent"), small, hidden_checks=1)
     state.inject("complete", PASS, AUTH_FAILED, thumbnail_key=key("deferred_auth_error"))
 
     result = run_dag(DAGS, "mi_e2e_sensor", env=e2e_env, timeout=300)
@@ -97,7 +99,14 @@ def test_timeout_fails_the_task(sensor_run, e2e_emulator, mode):
 
 
 @pytest.mark.parametrize(
-    "task_id", ["soft_fail_permanent", "soft_fail_timeout", "soft_fail_deferred_timeout"]
+    "task_id",
+    [
+        "soft_fail_permanent",
+        "soft_fail_deferrable_permanent",  # found by the check before deferring
+        "soft_fail_deferred_permanent",  # found by the trigger
+        "soft_fail_timeout",
+        "soft_fail_deferred_timeout",
+    ],
 )
 def test_soft_fail_skips_on_timeout_or_permanent_failure(sensor_run, task_id):
     _, states, _ = sensor_run

@@ -83,6 +83,8 @@ with dag("mi_e2e_sensor"):
         sensor(f"{mode}_unknown_status", **mode_args)
         sensor(f"{mode}_timeout", **{**mode_args, "timeout": 2})
     sensor("soft_fail_permanent", soft_fail=True)
+    sensor("soft_fail_deferrable_permanent", soft_fail=True, deferrable=True)
+    sensor("soft_fail_deferred_permanent", soft_fail=True, deferrable=True)
     sensor("soft_fail_timeout", soft_fail=True, timeout=2)
     sensor("soft_fail_deferred_timeout", soft_fail=True, deferrable=True, timeout=2)
     sensor("soft_fail_auth_error", soft_fail=True, mi_conn_id="mi_wrong_secret")
