@@ -8,7 +8,8 @@ A local emulator of the Media Intelligence API, for demos and DAG tests without 
         ...  # run DAGs; inspect emulator.state.requests
 
 It verifies signature v2 as the API Gateway does and implements the person thumbnail upload
-flow (presigned URL, PUT, complete) with the API's constraints. ``python -m
+flow (presigned URL, PUT, complete) with the API's constraints; :mod:`.faults` scripts failures
+(``emulator.state.inject("complete", faults.http_error(503))``). ``python -m
 airflow_provider_mi.emulator`` (or ``mi-emulator``) runs it from the command line; the pytest
 fixture ``mi_emulator`` starts one per test.
 """

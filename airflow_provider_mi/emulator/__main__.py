@@ -1,4 +1,4 @@
-"""Command line: ``python -m airflow_provider_mi.emulator [--port N] [--visibility-delay S] ...``."""
+"""Command line: ``python -m airflow_provider_mi.emulator [--port N] [--fault F] ...`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import contextlib
 import signal
 import threading
 
+from airflow_provider_mi.emulator import faults
 from airflow_provider_mi.emulator.server import MediaIntelligenceEmulator
 from airflow_provider_mi.emulator.state import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 
 
 def main(argv: list[str] | None = None) -> None:
     """Start the emulator on 127.0.0.1 and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="mi-emulator", description=__doc__)
+    kinds = "\n".join(f"  {name:<17} {help_text}" for name, (_, help_text) in faults.CATALOGUE.items())
+    parser = argparse.ArgumentParser(
+        prog="mi-emulator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"fault kinds (KIND[=ARG]):\n  400-599[=S]       that HTTP status (Retry-After: S)\n{kinds}",
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
     parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
@@ -23,11 +30,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--visibility-delay", type=float, default=0.0, help="seconds before an upload becomes visible"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="ENDPOINT:KIND[=ARG][:TIMES]",
+        help="answer the next TIMES requests to ENDPOINT with a fault, e.g. complete:503:2 (repeat)",
+    )
+    parser.add_argument(
+        "--faults", metavar="FILE", help='a JSON list of {"endpoint", "fault", "times", "thumbnail_key"}'
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port < 65536:
         parser.error(f"--port {args.port} is out of range 0-65535")
     if args.visibility_delay < 0:
         parser.error("--visibility-delay must not be negative")
+    try:
+        scripts = [faults.parse_option(spec) for spec in args.fault]
+        scripts += faults.load_script(args.faults) if args.faults else []
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
 
     emulator = MediaIntelligenceEmulator(
         port=args.port,
@@ -37,9 +59,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for script in scripts:
+        emulator.state.inject(script.endpoint, *script.faults, thumbnail_key=script.thumbnail_key)
     with emulator:
         print(f"Media Intelligence emulator listening on {emulator.url}", flush=True)
         print(f"export AIRFLOW_CONN_NCP_MI_DEFAULT='{emulator.connection_json()}'", flush=True)
+        for script in scripts:
+            names = ", ".join(str(fault.name) for fault in script.faults)
+            target = f" for key {script.thumbnail_key!r}" if script.thumbnail_key else ""
+            print(f"Scripted faults on {script.endpoint}{target}: {names}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
 

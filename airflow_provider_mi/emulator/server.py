@@ -22,6 +22,7 @@ from airflow_provider_mi.core.signing import (
     make_signature,
 )
 from airflow_provider_mi.core.validation import WORKSPACE_NAME_PATTERN
+from airflow_provider_mi.emulator import faults
 from airflow_provider_mi.emulator.state import EmulatorState, RecordedRequest
 
 _API_PREFIX = "/api/v1/workspaces/{workspace}/person-thumbnail/uploads/"
@@ -94,21 +95,32 @@ class EmulatorApp:
     async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Play the API Gateway: scripted faults, routing and authentication, then the API."""
         endpoint = self._endpoint(request)
-        response = await self._answer(request, handler, endpoint)
-        response.headers["Date"] = formatdate(self.state.now(), usegmt=True)
-        self.state.record(
-            RecordedRequest(
-                request.method, endpoint, request.path, response.status, request.get(THUMBNAIL_KEY)
-            )
-        )
-        return response
-
-    async def _answer(self, request: web.Request, handler: Handler, endpoint: str) -> web.StreamResponse:
         if endpoint == "complete":
             request[THUMBNAIL_KEY] = await self._json_field(request, "thumbnailKey")
         fault = self.state.next_fault(endpoint, request.get(THUMBNAIL_KEY))
+        response: web.StreamResponse
         if fault is not None and fault.status is not None:
-            return web.Response(status=fault.status, body=fault.body, headers=dict(fault.headers))
+            response = web.Response(status=fault.status, body=fault.body, headers=dict(fault.headers))
+        else:
+            response = await self._answer(request, handler, endpoint)
+        now = self.state.now()
+        response.headers["Date"] = formatdate(now, usegmt=True)
+        self.state.record(
+            RecordedRequest(
+                request.method,
+                endpoint,
+                request.path,
+                response.status,
+                request.get(THUMBNAIL_KEY),
+                request.headers.get(SIGNATURE_HEADER),
+                fault.name if fault else None,
+            )
+        )
+        if fault is None or not isinstance(response, web.Response):
+            return response
+        return await faults.send(fault, request, response, now)
+
+    async def _answer(self, request: web.Request, handler: Handler, endpoint: str) -> web.StreamResponse:
         if request.match_info.http_exception is not None:
             return _gateway_error(404, "300", "Not Found Exception")
         if endpoint != "storage":

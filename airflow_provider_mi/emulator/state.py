@@ -7,6 +7,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 DEFAULT_ACCESS_KEY = "emulator-access-key"
 DEFAULT_SECRET_KEY = "emulator-secret-key"
@@ -19,25 +20,47 @@ class Fault:
     """
     A scripted answer that replaces the normal one for one request.
 
-    :param status: HTTP status to answer; ``None`` answers normally (a gap in a scripted sequence).
+    :mod:`airflow_provider_mi.emulator.faults` builds the catalogue's faults by name.
+
+    :param status: HTTP status to answer; ``None`` answers normally (a gap in a scripted sequence,
+        or a normal answer sent slowly or cut short).
     :param body: raw body to send.
     :param headers: extra headers, e.g. ``Retry-After``.
+    :param delay: seconds to wait before sending the answer.
+    :param retry_after_date: send ``Retry-After`` as an HTTP date this many seconds after the answer.
+    :param drop: close the connection midway through the answer's ``"headers"`` (a reset) or its
+        ``"body"`` (a truncated body, shorter than its ``Content-Length``).
+    :param name: what the fault is, logged with the request (e.g. ``503``, ``reset``).
     """
 
     status: int | None
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0
+    retry_after_date: float | None = None
+    drop: Literal["headers", "body"] | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the emulator received (``endpoint``: presigned-url, complete, storage or other)."""
+    """
+    One request the emulator received.
+
+    :param endpoint: ``presigned-url``, ``complete``, ``storage`` or ``other``.
+    :param status: the HTTP status answered (or begun, if a fault dropped the connection).
+    :param thumbnail_key: the key the request was about, once known.
+    :param signature: the ``x-ncp-apigw-signature-v2`` header received, if any.
+    :param fault: the name of the scripted fault that answered, if any.
+    """
 
     method: str
     endpoint: str
     path: str
     status: int
     thumbnail_key: str | None = None
+    signature: str | None = None
+    fault: str | None = None
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -303,13 +305,18 @@ def test_request_log(http, emulator):
 
     base = f"/api/v1/workspaces/{WORKSPACE}/person-thumbnail/uploads/"
     storage_path = upload.url.removeprefix(emulator.url)
-    assert emulator.state.requests == [
+    assert [replace(entry, signature=None) for entry in emulator.state.requests] == [
         RecordedRequest("POST", "presigned-url", base + "presigned-url", 200, upload.thumbnail_key),
         RecordedRequest("PUT", "storage", storage_path, 200, None),
         RecordedRequest("POST", "complete", base + "complete", 200, upload.thumbnail_key),
         RecordedRequest("POST", "complete", base + "complete", 401, upload.thumbnail_key),
     ]
     assert [entry.status for entry in emulator.state.requests_to("complete")] == [200, 401]
+    # The signature received is logged (for leak checks): base64 of a SHA-256, none for storage.
+    signatures = [entry.signature for entry in emulator.state.requests]
+    assert signatures[1] is None
+    assert all(len(base64.b64decode(signatures[i] or "")) == 32 for i in (0, 2, 3))
+    assert signatures[2] != signatures[3]
 
 
 @pytest.mark.parametrize("offset", [0, 3600, -3600])
