@@ -31,6 +31,11 @@ _AUTH_HINTS = {
     "subscribed for the account and that the key's sub-account has permission",
 }
 
+_NOT_FOUND_HINT = (
+    "Check the workspace name (the workspace must exist in the account of the access key) and that "
+    "the connection's host is the Media Intelligence API"
+)
+
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """
@@ -108,7 +113,10 @@ def _error_from(
         return MediaIntelligenceAuthenticationError(
             status, code, message, details=details, retry_after=retry_after, hint=hint
         )
-    return MediaIntelligenceApiError(status, code, message, details=details, retry_after=retry_after)
+    hint = _NOT_FOUND_HINT if status == 404 else None
+    return MediaIntelligenceApiError(
+        status, code, message, details=details, retry_after=retry_after, hint=hint
+    )
 
 
 def parse_api_response(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tenacity
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from urllib3.exceptions import MaxRetryError
 
 from airflow_provider_mi.core.endpoints import (
     ApiRequest,
@@ -43,6 +44,8 @@ CONNECTION_TEST_KEY = "airflow-connection-test"
 
 
 def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> ConnectionSettings:
+    if conn.password:
+        mask_secret(conn.password)
     return ConnectionSettings.from_connection_fields(
         login=conn.login,
         password=conn.password,
@@ -54,11 +57,46 @@ def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> Co
     )
 
 
-def _unreachable(request: ApiRequest, base_url: str, err: Exception) -> MediaIntelligenceConnectionError:
-    return MediaIntelligenceConnectionError(
-        f"{request.method} {request.path} to {base_url} failed: {type(err).__name__}. "
-        "Check the connection's host and this machine's network."
-    )
+#: What a request that got no readable answer ran into, by kind (see :func:`_transport_error`).
+_TRANSPORT_PROBLEMS = {
+    "connect": "could not connect ({error}). Check the connection's host and port, and this machine's "
+    "network",
+    "timeout": "got no answer within {timeout:g} s ({error}). If the API is only slow, raise the "
+    "connection's 'timeout' extra; else check the network",
+    "broken": "lost the connection before the whole answer arrived ({error}). This is usually "
+    "transient; if it persists, check the network and any proxy between here and the host",
+}
+
+
+def _transport_error(
+    action: str, problem: str, err: Exception, timeout: float
+) -> MediaIntelligenceConnectionError:
+    """
+    Explain a request that got no readable answer, without the request's headers or URL query.
+
+    :param action: what was attempted, e.g. ``POST /api/v1/... to https://host``.
+    :param problem: ``connect``, ``timeout`` or ``broken``.
+    :param err: the HTTP client's exception (only its type is shown).
+    :param timeout: the request timeout in seconds.
+    """
+    text = _TRANSPORT_PROBLEMS[problem].format(error=type(err).__name__, timeout=timeout)
+    return MediaIntelligenceConnectionError(f"{action} {text}.")
+
+
+def _requests_problem(err: requests.RequestException) -> str:
+    if isinstance(err, requests.Timeout):
+        return "timeout"
+    if isinstance(err, requests.ConnectionError) and err.args and isinstance(err.args[0], MaxRetryError):
+        return "connect"  # requests wraps failures to open a connection so; later ones are not
+    return "broken"
+
+
+def _aiohttp_problem(err: Exception) -> str:
+    import aiohttp
+
+    if isinstance(err, asyncio.TimeoutError):
+        return "timeout"
+    return "connect" if isinstance(err, aiohttp.ClientConnectorError) else "broken"
 
 
 class MediaIntelligenceHook(BaseHook):
@@ -109,8 +147,6 @@ class MediaIntelligenceHook(BaseHook):
     def settings(self) -> ConnectionSettings:
         """The validated settings of the connection (loaded once, on first use)."""
         conn = self.get_connection(self.mi_conn_id)
-        if conn.password:
-            mask_secret(conn.password)
         return _settings_from(conn, conn.extra_dejson, self.mi_conn_id)
 
     @cached_property
@@ -145,7 +181,8 @@ class MediaIntelligenceHook(BaseHook):
                 allow_redirects=False,
             )
         except requests.RequestException as err:
-            raise _unreachable(request, settings.base_url, err) from None
+            action = f"{request.method} {request.path} to {settings.base_url}"
+            raise _transport_error(action, _requests_problem(err), err, settings.timeout) from None
         return parse_api_response(response.status_code, response.headers, response.content)
 
     def call(self, request: ApiRequest) -> dict[str, Any]:
@@ -187,12 +224,12 @@ class MediaIntelligenceHook(BaseHook):
         return presigned
 
     def _put_once(self, presigned: PresignedUpload, data: bytes, attempt: int) -> None:
+        timeout = self.settings.timeout
         try:
-            response = self.session.put(presigned.url, data=data, timeout=self.settings.timeout)
+            response = self.session.put(presigned.url, data=data, timeout=timeout, allow_redirects=False)
         except requests.RequestException as err:
-            raise MediaIntelligenceConnectionError(
-                f"Uploading thumbnail {presigned.thumbnail_key!r} failed: {type(err).__name__}."
-            ) from None
+            action = f"Uploading thumbnail {presigned.thumbnail_key!r}"
+            raise _transport_error(action, _requests_problem(err), err, timeout) from None
         if response.status_code == 403 and attempt > 1:
             # The URL is single-use: an earlier attempt whose answer was lost may have landed.
             # Completion, which follows, tells whether it did.
@@ -201,6 +238,10 @@ class MediaIntelligenceHook(BaseHook):
                 presigned.thumbnail_key,
             )
             return
+        if 300 <= response.status_code < 400:
+            raise MediaIntelligenceApiError(
+                response.status_code, None, "the presigned URL redirected the upload elsewhere (not followed)"
+            )
         if response.status_code >= 300:
             hint = "The presigned URL may have expired or been used already; issue a new one."
             raise MediaIntelligenceApiError(
@@ -325,7 +366,8 @@ class MediaIntelligenceAsyncHook(BaseHook):
             ) as response:
                 body = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
-            raise _unreachable(request, settings.base_url, err) from None
+            action = f"{request.method} {request.path} to {settings.base_url}"
+            raise _transport_error(action, _aiohttp_problem(err), err, settings.timeout) from None
         return parse_api_response(response.status, response.headers, body)
 
     async def call(self, request: ApiRequest) -> dict[str, Any]:
