@@ -179,10 +179,11 @@ class ConnectionSettings:
         """
         Return ``workspace_name`` validated, or this connection's default workspace.
 
-        :param workspace_name: the workspace asked for, or ``None`` for the connection's default.
+        :param workspace_name: the workspace asked for, or ``None`` for the connection's default
+            (an empty name is refused: it is likely a template that rendered to nothing).
         :param conn_id: the connection id, named in the error when neither is set.
         """
-        if workspace_name:
+        if workspace_name is not None:
             return validate_workspace_name(workspace_name)
         if self.workspace_name:
             return self.workspace_name

@@ -75,6 +75,11 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if self.poke_interval <= 0:
+            raise InvalidParameterError(
+                f"poke_interval must be a positive number of seconds, got {self.poke_interval!r}: the "
+                "sensor would call the API without pause. E.g. poke_interval=30."
+            )
         self.thumbnail_key = thumbnail_key
         self.workspace_name = workspace_name
         self.mi_conn_id = mi_conn_id
