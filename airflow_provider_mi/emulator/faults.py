@@ -37,6 +37,8 @@ ENDPOINTS = ("presigned-url", "complete", "storage")
 DEFAULT_REDIRECT = "https://elsewhere.invalid/moved"
 #: The API Gateway's error code and message for some statuses.
 _GATEWAY_ERRORS = {
+    401: ("200", "Authentication Failed"),
+    404: ("300", "Not Found Exception"),
     429: ("420", "Rate Limited"),
     500: ("900", "Unexpected Error"),
     502: ("500", "Endpoint Error"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
@@ -219,7 +220,10 @@ class MediaIntelligenceHook(BaseHook):
         """
         request = presigned_url_request(self.workspace(workspace_name), file_name)
         presigned = parse_presigned_upload(self.call(request))
+        # The URL authorises the upload by itself; HTTP clients log its path and query at DEBUG.
+        parts = urlsplit(presigned.url)
         mask_secret(presigned.url)
+        mask_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
         self.log.info("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
         return presigned
 
