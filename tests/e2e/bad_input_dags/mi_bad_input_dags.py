@@ -1,0 +1,68 @@
+"""
+The DAG ``tests/e2e/test_bad_input_dags.py`` runs: every task gets a bad value at run time (from a
+template, the run's conf or its connection) and must fail before sending anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.providers.common.compat.sdk import DAG
+
+from airflow_provider_mi.operators.person_thumbnail import (
+    PersonThumbnailUploadCompleteOperator,
+    UploadPersonThumbnailOperator,
+)
+from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+
+WORKSPACE = "bad-input-workspace"
+KEY = "persons/thumbnails/bad-input.png"
+PARAMS = {
+    "traversal": "../admin",
+    "encoded": "%2e%2e",
+    "empty": "",
+    "crlf_key": "k.png\r\nX-Injected: 1",
+    "traversal_file": "../../etc/passwd",
+}
+SENSOR = {"poke_interval": 0.2, "timeout": 30}
+
+
+def complete(task_id: str, **kwargs) -> PersonThumbnailUploadCompleteOperator:
+    return PersonThumbnailUploadCompleteOperator(
+        task_id=task_id, **{"workspace_name": WORKSPACE, "thumbnail_key": KEY, **kwargs}
+    )
+
+
+def upload(task_id: str, file_path: str, **kwargs) -> UploadPersonThumbnailOperator:
+    return UploadPersonThumbnailOperator(
+        task_id=task_id, workspace_name=WORKSPACE, file_path=file_path, **kwargs
+    )
+
+
+with DAG(dag_id="mi_bad_input", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, params=PARAMS):
+    complete("workspace_traversal", workspace_name="{{ params.traversal }}")
+    complete("workspace_encoded", workspace_name="{{ params.encoded }}")
+    complete("workspace_empty", workspace_name="{{ params.empty }}")
+    complete("key_with_crlf", thumbnail_key="{{ params.crlf_key }}")
+    complete("key_too_long", thumbnail_key="{{ 'k' * 1025 }}")
+    complete("conn_bad_timeout", mi_conn_id="mi_bad_timeout")
+    complete("conn_plain_http", mi_conn_id="mi_plain_http")
+    complete("conn_no_secret", mi_conn_id="mi_no_secret")
+    upload("file_missing", "{{ dag_run.conf['folder'] }}/missing.png")
+    upload("file_is_a_directory", "{{ dag_run.conf['folder'] }}")
+    upload("file_over_5_mb", "{{ dag_run.conf['big'] }}")
+    upload("file_not_an_image", "{{ dag_run.conf['text'] }}")
+    upload("file_name_traversal", "{{ dag_run.conf['image'] }}", file_name="{{ params.traversal_file }}")
+    PersonThumbnailUploadSensor(
+        task_id="sensor_key_with_crlf",
+        workspace_name=WORKSPACE,
+        thumbnail_key="{{ params.crlf_key }}",
+        **SENSOR,
+    )
+    PersonThumbnailUploadSensor(
+        task_id="deferrable_workspace_encoded",
+        workspace_name="{{ params.encoded }}",
+        thumbnail_key=KEY,
+        deferrable=True,
+        **SENSOR,
+    )
