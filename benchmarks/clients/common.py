@@ -1,0 +1,71 @@
+"""Set-up shared by the measured clients: arguments, Airflow's logging, memory, results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+#: The workspace every client names (the servers accept any).
+WORKSPACE = "bench-workspace"
+
+
+def parser(description: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the ``--out`` every client takes."""
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument("--out", type=Path, required=True, help="where to write the JSON result")
+    return result
+
+
+def write_result(path: Path, result: dict[str, Any]) -> None:
+    """Write the client's measurements."""
+    path.write_text(json.dumps(result, indent=2))
+
+
+def configure_airflow_logging(log_path: Path) -> None:
+    """
+    Log as Airflow 3 does in a task or trigger runner process, into ``log_path``.
+
+    The Task SDK's supervisor gives those processes an unbuffered binary channel and configures
+    structlog to write JSON lines to it (``sending_to_supervisor=True``); here the channel is a
+    file. With Airflow 2 (no Task SDK), the logging ``import airflow`` set up is kept.
+    """
+    try:
+        from airflow.sdk.log import configure_logging, reset_logging
+    except ImportError:
+        return
+    channel = open(log_path, "wb", buffering=0)  # noqa: SIM115 - open for the process's life
+    reset_logging()
+    configure_logging(json_output=True, output=channel, sending_to_supervisor=True)
+
+
+def silence(obj: Any) -> None:
+    """Give an Airflow ``LoggingMixin`` object a logger that drops everything below WARNING."""
+    import structlog
+
+    obj._log = structlog.wrap_logger(
+        structlog.PrintLogger(open(os.devnull, "w")),  # noqa: SIM115 - open for the process's life
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+    )
+
+
+def rss_bytes() -> int:
+    """This process's resident set size."""
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def mi_connection_json(url: str) -> str:
+    """An ``ncp_media_intelligence`` connection to the server at ``url`` (any key is accepted there)."""
+    return json.dumps(
+        {
+            "conn_type": "ncp_media_intelligence",
+            "host": url,
+            "login": "bench-access-key",
+            "password": "bench-secret-key",
+        }
+    )

@@ -1,0 +1,16 @@
+"""
+The figures of issue 5, one module per group. Each module has ``KEYS`` (the JSON keys it fills)
+and ``measure(smoke=False)``, which returns the JSON entries by key (see :mod:`benchmarks.report`);
+``smoke=True`` runs a tiny size that only checks the plumbing.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from benchmarks.figures import signed_call
+
+#: Group name -> its module, in the issue's order.
+GROUPS: dict[str, ModuleType] = {
+    "signed_call": signed_call,
+}
