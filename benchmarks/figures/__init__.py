@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from benchmarks.figures import signed_call
+from benchmarks.figures import signed_call, triggers
 
 #: Group name -> its module, in the issue's order.
 GROUPS: dict[str, ModuleType] = {
     "signed_call": signed_call,
+    "triggers": triggers,
 }
