@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from benchmarks.figures import signed_call, triggers
+from benchmarks.figures import (
+    import_time,
+    sensor_latency,
+    signed_call,
+    triggers,
+)
 
 #: Group name -> its module, in the issue's order.
 GROUPS: dict[str, ModuleType] = {
     "signed_call": signed_call,
     "triggers": triggers,
+    "import_time": import_time,
+    "sensor_latency": sensor_latency,
 }
