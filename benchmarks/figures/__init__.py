@@ -9,7 +9,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from benchmarks.figures import (
+    bulk_upload,
     import_time,
+    many_waiters,
+    rate_limit,
     sensor_latency,
     signed_call,
     triggers,
@@ -19,6 +22,9 @@ from benchmarks.figures import (
 GROUPS: dict[str, ModuleType] = {
     "signed_call": signed_call,
     "triggers": triggers,
+    "rate_limit": rate_limit,
+    "many_waiters": many_waiters,
     "import_time": import_time,
     "sensor_latency": sensor_latency,
+    "bulk_upload": bulk_upload,
 }
