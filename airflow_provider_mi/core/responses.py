@@ -113,9 +113,9 @@ def _error_from(
         return MediaIntelligenceAuthenticationError(
             status, code, message, details=details, retry_after=retry_after, hint=hint
         )
-    hint = _NOT_FOUND_HINT if status == 404 else None
+    not_found = _NOT_FOUND_HINT if status == 404 else None
     return MediaIntelligenceApiError(
-        status, code, message, details=details, retry_after=retry_after, hint=hint
+        status, code, message, details=details, retry_after=retry_after, hint=not_found
     )
 
 

@@ -1,5 +1,5 @@
 """
-The DAG ``tests/e2e/test_secrets.py`` runs, then searches every file of its Airflow home for secrets.
+The DAG that ``tests/e2e/test_secrets_in_airflow_home.py`` runs before searching its Airflow home.
 
 Every way the provider touches credentials: the whole upload flow (presigned URL, PUT, complete),
 retries after transient faults (logged warnings), a deferrable sensor that really defers, a sensor

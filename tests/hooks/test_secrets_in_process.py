@@ -4,7 +4,8 @@ The secret key, the signatures and the signed headers stay out of everything the
 the trigger's serialized kwargs, exceptions and log records, in this process, against the emulator.
 Secrets derived from the connection are registered with Airflow's secrets masker.
 
-``tests/e2e/test_secrets.py`` does the same through real DAG runs, down to the database's bytes.
+``tests/e2e/test_secrets_in_airflow_home.py`` does the same through real DAG runs, down to the
+database's bytes.
 """
 
 from __future__ import annotations
