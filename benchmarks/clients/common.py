@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +29,23 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
 
 def configure_airflow_logging(log_path: Path) -> None:
     """
-    Log as Airflow 3 does in a task or trigger runner process, into ``log_path``.
+    Log as Airflow 3 does in a task or trigger runner process; the lines end up in ``log_path``.
 
-    The Task SDK's supervisor gives those processes an unbuffered binary channel and configures
-    structlog to write JSON lines to it (``sending_to_supervisor=True``); here the channel is a
-    file. With Airflow 2 (no Task SDK), the logging ``import airflow`` set up is kept.
+    The Task SDK's supervisor gives those processes an unbuffered binary socket and configures
+    structlog to write JSON lines to it (``sending_to_supervisor=True``), which the supervisor
+    reads. Here a ``cat`` child process plays the supervisor, draining the socket into the file, so
+    the measured process pays what it pays under Airflow: one socket write per line. With Airflow 2
+    (no Task SDK), the logging ``import airflow`` set up is kept.
     """
     try:
         from airflow.sdk.log import configure_logging, reset_logging
     except ImportError:
         return
-    channel = open(log_path, "wb", buffering=0)  # noqa: SIM115 - open for the process's life
+    ours, theirs = socket.socketpair()
+    with open(log_path, "wb") as sink:
+        subprocess.Popen(["cat"], stdin=theirs.fileno(), stdout=sink)  # ends at the socket's EOF
+    theirs.close()
+    channel = os.fdopen(ours.detach(), "wb", buffering=0)
     reset_logging()
     configure_logging(json_output=True, output=channel, sending_to_supervisor=True)
 
