@@ -1,0 +1,89 @@
+"""
+Smoke test of the benchmark suite: every figure group runs at a tiny size and fills its JSON keys.
+
+No timing is asserted (the suite reports, it does not judge, and sizes here are far too small).
+The suite targets Airflow 3 (scripts/bench uses the 3.3 environment); the trigger figure needs
+the http provider of the ``bench`` extra and is skipped without it.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import ROOT
+from benchmarks.__main__ import main
+from benchmarks.figures import GROUPS
+from benchmarks.report import FIGURE_KEYS, MEASURED, NOT_YET_MEASURED
+
+pytestmark = pytest.mark.skipif(
+    int(metadata.version("apache-airflow").split(".")[0]) < 3,
+    reason="the benchmark suite runs on Airflow 3 (scripts/bench uses the 3.3 environment)",
+)
+
+
+def _has_http_provider() -> bool:
+    try:
+        metadata.version("apache-airflow-providers-http")
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def check_entry(key: str, entry: dict[str, Any]) -> None:
+    """The shape every figure's entry has, measured or not."""
+    assert {"status", "what", "goal", "sides", "ratio", "met"} <= entry.keys(), key
+    if entry["status"] == MEASURED:
+        assert len(entry["sides"]) >= 2, key
+        assert all(isinstance(side["value"], (int, float)) for side in entry["sides"].values()), key
+        assert isinstance(entry["ratio"], float), key
+        assert isinstance(entry["met"], bool), key
+        assert entry["goal_bound"]["op"] in ("<=", ">="), key
+    else:
+        assert entry["status"] == NOT_YET_MEASURED, (key, entry.get("reason"))
+        assert entry["reason"].startswith("pending phase 2"), key
+        assert entry["ratio"] is None and entry["met"] is None, key
+
+
+@pytest.fixture(scope="module")
+def smoke_entries() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every group measured at its smoke size, concurrently (each mostly waits on its processes)."""
+    groups = [name for name in GROUPS if name != "triggers" or _has_http_provider()]
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        futures = {name: pool.submit(GROUPS[name].measure, smoke=True) for name in groups}
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_each_group_fills_its_keys(group: str, smoke_entries: dict[str, dict[str, dict[str, Any]]]) -> None:
+    if group not in smoke_entries:
+        pytest.skip("apache-airflow-providers-http (the bench extra) is not installed")
+    entries = smoke_entries[group]
+    assert set(entries) == set(GROUPS[group].KEYS)
+    for key, entry in entries.items():
+        check_entry(key, entry)
+        json.dumps(entry)  # plain JSON values only
+
+
+def test_groups_cover_every_figure_key() -> None:
+    assert sorted(key for module in GROUPS.values() for key in module.KEYS) == sorted(FIGURE_KEYS)
+
+
+def test_the_command_writes_every_key_with_date_and_machine(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.json"
+    assert main(["--smoke", "--only", "rate_limit", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert set(FIGURE_KEYS) <= document.keys()
+    assert document["date"] and document["machine"]["cores"] and document["machine"]["python"]
+
+
+def test_the_committed_results_have_every_key() -> None:
+    document = json.loads((ROOT / "benchmarks" / "results" / "latest.json").read_text())
+    assert not document["run"]["smoke"]
+    for key in FIGURE_KEYS:
+        check_entry(key, document[key])
