@@ -53,11 +53,11 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
             what="Client CPU per completion call: MediaIntelligenceHook.complete_person_thumbnail_upload "
             "vs an unsigned requests.Session posting the same body to the same server.",
             method=f"{size.rounds} interleaved rounds of {size.calls} calls per side in one process, "
-            "time.process_time, median per side; the minimal server (another process) answers both "
-            "alike. The hook logs as in an Airflow 3 task (JSON lines to an unbuffered channel, here a "
-            "file). The raw side checks the status and decodes the JSON. Diagnostic callers in the same "
-            "rounds: hook_without_logging (its INFO line filtered out), raw_requests_signed (raw plus "
-            "the signature headers, signed per call).",
+            "time.process_time, median per side; the minimal server (another process) answers both alike."
+            " The hook logs as in an Airflow 3 task (JSON lines to an unbuffered socket, drained by "
+            "another process as the supervisor does). The raw side checks the status and decodes the "
+            "JSON. Diagnostic callers in the same rounds: hook_without_logging (its INFO line filtered "
+            "out), raw_requests_signed (raw plus the signature headers, signed per call).",
             unit="CPU us per call",
             sides={"hook": side("hook"), "raw_requests": side("raw_requests")},
             ratio=ratio(values["hook"], values["raw_requests"]),

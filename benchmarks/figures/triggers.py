@@ -10,7 +10,7 @@ from importlib import metadata
 from typing import Any
 
 from benchmarks.clients.common import mi_connection_json
-from benchmarks.processes import run_client, server
+from benchmarks.processes import BenchmarkError, run_client, server
 from benchmarks.report import FAILED, Goal, measured, not_measured
 from benchmarks.stats import median, ratio
 
@@ -37,14 +37,15 @@ SIZES = {
 
 METHOD = (
     "Each side in its own process (a fresh interpreter per side and round; sides alternate over "
-    "{rounds} rounds; median per side). {count} triggers, each run() consumed by its own asyncio task "
-    "as the triggerer does, starts spread over the first interval, poke_interval {interval:g} s, "
-    "logging as Airflow 3's trigger runner does (JSON lines to an unbuffered channel, here a file). "
-    "The minimal server (another process) answers FILE_NOT_EXIST to ours and 404 to theirs, so both "
-    "keep polling, and counts the polls. After a {warmup:g} s warm-up: CPU (time.process_time) over a "
-    "{window:g} s window divided by the polls the server answered in it; RSS growth is the RSS at the "
-    "end of the window minus the RSS before any trigger was made (the modules of both sides imported "
-    "and one trigger of each run once before that baseline)."
+    "{rounds} rounds; median per side). {count} triggers, each run() consumed by its own asyncio "
+    "task as the triggerer does, starts spread over the first interval, poke_interval "
+    "{interval:g} s, logging as Airflow 3's trigger runner does (JSON lines to an unbuffered "
+    "socket, drained by another process as the supervisor does). The minimal server (another "
+    "process) answers FILE_NOT_EXIST to ours and 404 to theirs, so both keep polling, and counts "
+    "the polls. After a {warmup:g} s warm-up: CPU (time.process_time) over a {window:g} s window "
+    "divided by the polls the server answered in it; RSS growth is the RSS at the end of the "
+    "window minus the RSS before any trigger was made (the modules of both sides imported and one"
+    " trigger of each run once before that baseline)."
 )
 
 
@@ -74,7 +75,9 @@ def _run_rounds(size: Size) -> dict[str, list[dict[str, Any]]]:
 
 
 def _cpu_side(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    per_poll = [run["cpu_s"] / run["polls"] * 1e6 if run["polls"] else float("inf") for run in runs]
+    if not all(run["polls"] for run in runs):
+        raise BenchmarkError(f"a side answered no poll in its window: {runs!r}")
+    per_poll = [run["cpu_s"] / run["polls"] * 1e6 for run in runs]
     return {
         "value": round(median(per_poll), 1),
         "cpu_us_per_poll_by_round": [round(value, 1) for value in per_poll],
