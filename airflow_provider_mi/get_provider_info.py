@@ -15,7 +15,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden_fields": ["schema", "port"],
     "relabeling": {"host": "API base URL", "login": "Access key ID", "password": "Secret key"},
     "placeholders": {
-        "host": f"{DEFAULT_BASE_URL} (empty for the public API; http://127.0.0.1:PORT for the emulator)",
+        "host": f"{DEFAULT_BASE_URL} (empty: the public API)",
         "login": "NCP access key ID",
         "password": "NCP secret key",
     },
@@ -25,11 +25,10 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 def _conn_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, extra in EXTRA_FIELDS.items():
-        fields[name] = {
-            "label": extra.label,
-            "description": extra.description,
-            "schema": {"type": [extra.json_type, "null"]},
-        }
+        schema: dict[str, Any] = {"type": [extra.json_type, "null"]}
+        if extra.default is not None:
+            schema["default"] = extra.default
+        fields[name] = {"label": extra.label, "description": extra.description, "schema": schema}
     return fields
 
 

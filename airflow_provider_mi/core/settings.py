@@ -26,30 +26,42 @@ class ExtraField:
     :param label: the form field's label.
     :param description: what it means, with its default.
     :param json_type: JSON schema type of the value.
+    :param default: the value used when the extra is not set (``None``: no default).
     """
 
     label: str
     description: str
     json_type: str
+    default: Any = None
 
 
-#: Extras a connection may set: the single source of their names, labels and meaning.
+#: Extras a connection may set: the single source of their names, labels, meaning and defaults.
 EXTRA_FIELDS: dict[str, ExtraField] = {
     "workspace_name": ExtraField(
         "Default workspace", "Workspace used when an operator or sensor names none.", "string"
     ),
     "timeout": ExtraField(
-        "Request timeout (s)", "Seconds to wait for each HTTP request. Default 30.", "number"
+        "Request timeout (s)",
+        f"Seconds to wait for each HTTP request. Default {DEFAULT_TIMEOUT_SECONDS:g}.",
+        "number",
+        DEFAULT_TIMEOUT_SECONDS,
     ),
     "max_attempts": ExtraField(
         "Max attempts",
-        "Attempts per API call, the first included, on transient errors. Default 5.",
+        f"Attempts per API call, the first included, on transient errors. "
+        f"Default {RetryPolicy.max_attempts}.",
         "integer",
+        RetryPolicy.max_attempts,
     ),
     "retry_budget_seconds": ExtraField(
-        "Retry budget (s)", "Total seconds one API call may take with its retries. Default 60.", "number"
+        "Retry budget (s)",
+        f"Total seconds one API call may take with its retries. Default {RetryPolicy.budget_seconds:g}.",
+        "number",
+        RetryPolicy.budget_seconds,
     ),
-    "verify_ssl": ExtraField("Verify TLS", "Verify the server's TLS certificate. Default true.", "boolean"),
+    "verify_ssl": ExtraField(
+        "Verify TLS", "Verify the server's TLS certificate. Default true.", "boolean", True
+    ),
 }
 
 
@@ -146,9 +158,10 @@ def _flag(extras: Mapping[str, Any], name: str, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in {"true", "1", "yes", "on"}:
+    # "y" and "n" are what Airflow 2's connection form sends for a checkbox.
+    if text in {"true", "1", "yes", "y", "on"}:
         return True
-    if text in {"false", "0", "no", "off"}:
+    if text in {"false", "0", "no", "n", "off"}:
         return False
     raise InvalidParameterError(f"Connection extra {name!r} is {value!r}; use true or false.")
 

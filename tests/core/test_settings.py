@@ -246,12 +246,14 @@ def test_infinite_max_attempts_is_an_invalid_parameter():
         (" yes ", True),
         ("1", True),
         ("on", True),
+        ("y", True),  # what Airflow 2's form sends for a ticked box
         (1, True),
         ("false", False),
         ("FALSE", False),
         ("no", False),
         ("0", False),
         ("off", False),
+        ("n", False),
         (0, False),
     ],
 )

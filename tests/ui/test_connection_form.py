@@ -6,15 +6,12 @@ Intelligence" type, its relabelled fields, placeholders, hidden fields and extra
 connection list's Test button, with the right secret and with a wrong one. On Airflow 2.11
 (``airflow webserver``): the same form at ``/connection/add`` and its own Test button.
 
-Two known bugs are worked around, each pinned by its own test, which is marked xfail while the bug
-is seen (and passes once it is gone):
-
-* Airflow 3.3.2's Test button sends ``port: 0`` for a connection without a port, which the API
-  server refuses (apache/airflow#73298, fixed upstream after 3.3.2): the workaround rewrites that
-  request's ``port`` to ``null``, as the fixed server treats it.
-* On Airflow 2.11, the form's Test button sends the "Verify TLS" checkbox as ``"y"`` (WTForms'
-  value for a ticked box), which the provider refuses: the workaround unticks the box, so the
-  extra is not sent and its default (true) applies.
+One known Airflow bug is worked around, and pinned by its own test, which is marked xfail while
+the bug is seen (and passes once it is gone): Airflow 3.3.2's Test button sends ``port: 0`` for a
+connection without a port, which the API server refuses (apache/airflow#73298, fixed upstream
+after 3.3.2); the workaround rewrites that request's ``port`` to ``null``, as the fixed server
+treats it. Airflow 2.11's form sends a ticked "Verify TLS" box as ``"y"`` (WTForms' value), which
+the provider accepts.
 """
 
 from __future__ import annotations
@@ -41,7 +38,6 @@ HIDDEN: list[str] = UI_FIELD_BEHAVIOUR["hidden_fields"]
 #: What Airflow 3.3.2's API server answers to the Test button of a connection without a port.
 AIRFLOW_73298 = "The host or port to test differs from the stored connection"
 #: What the provider answers when Airflow 2.11's form sends the ticked "Verify TLS" box.
-VERIFY_SSL_AS_Y = "Connection extra 'verify_ssl' is 'y'"
 
 airflow_3 = pytest.mark.skipif(airflow_major_version() < 3, reason="the Airflow 3 UI (api-server)")
 airflow_2 = pytest.mark.skipif(airflow_major_version() >= 3, reason="the Airflow 2.11 UI (webserver)")
@@ -244,15 +240,6 @@ def press_test_v2(page: Any) -> str:
     return str(alert.inner_text())
 
 
-def press_test_ticked_verify_tls_v2(page: Any) -> tuple[str, bool]:
-    """Press Test; on the "verify_ssl is 'y'" refusal, untick Verify TLS and press again."""
-    result = press_test_v2(page)
-    if VERIFY_SSL_AS_Y not in result:
-        return result, False
-    page.locator(f"#{EXTRA_ID.format('verify_ssl')}").uncheck()
-    return press_test_v2(page), True
-
-
 @airflow_2
 def test_add_connection_form_and_its_test_button_v2(
     page: Any, airflow_ui: UiServer, emulator: MediaIntelligenceEmulator, screenshot: Screenshot
@@ -278,7 +265,7 @@ def test_add_connection_form_and_its_test_button_v2(
     page.locator("#host").fill(emulator.url)
     page.locator("#login").fill(emulator.access_key)
     page.locator("#password").fill(secret_of(emulator))
-    result, _ = press_test_ticked_verify_tls_v2(page)
+    result = press_test_v2(page)
 
     assert result.strip() == f"Connection works: signed request accepted by {emulator.url}."
     assert api_calls(emulator) == [("complete", 200)]
@@ -307,24 +294,3 @@ def test_add_connection_form_and_its_test_button_v2(
         "port": None,
     }
     assert json.loads(stored["extra"]) == {"verify_ssl": True}
-
-
-@airflow_2
-def test_test_button_with_verify_tls_ticked_v2(
-    page: Any, airflow_ui: UiServer, emulator: MediaIntelligenceEmulator
-) -> None:
-    open_add_connection_v2(page, airflow_ui, "mi_ui_ticked")
-    page.locator("#host").fill(emulator.url)
-    page.locator("#login").fill(emulator.access_key)
-    page.locator("#password").fill(secret_of(emulator))
-
-    result = press_test_v2(page)
-
-    if VERIFY_SSL_AS_Y in result:
-        assert api_calls(emulator) == []
-        pytest.xfail(
-            "Airflow 2.11's form sends the ticked Verify TLS box as 'y', which the provider refuses; "
-            "saving stores true and works"
-        )
-    assert "Connection works" in result
-    assert api_calls(emulator) == [("complete", 200)]
