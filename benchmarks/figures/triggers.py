@@ -31,7 +31,7 @@ class Size:
 
 
 SIZES = {
-    False: Size(rounds=3, count=1000, interval=2.0, warmup=2.0, window=12.0),
+    False: Size(rounds=5, count=1000, interval=2.0, warmup=2.0, window=10.0),
     True: Size(rounds=1, count=5, interval=0.1, warmup=0.1, window=0.3),
 }
 
