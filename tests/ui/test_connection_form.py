@@ -167,8 +167,9 @@ def test_add_connection_form_shows_the_provider_fields_v3(
         "port": None,
     }
     assert secret_of(emulator) not in json.dumps(stored)
-    # Untouched extras are stored empty, so the hook's defaults apply.
-    assert {value for value in json.loads(stored["extra"]).values()} <= {None}
+    # Untouched extras are stored with the defaults the form showed (the hook's own defaults).
+    defaults = {name: extra.default for name, extra in EXTRA_FIELDS.items() if extra.default is not None}
+    assert {key: value for key, value in json.loads(stored["extra"]).items() if value is not None} == defaults
     assert api_calls(emulator) == []  # saving sends nothing to the API
 
 
