@@ -7,6 +7,7 @@ session's, and the connection ``ncp_mi_default`` to the emulator in its environm
 
 from __future__ import annotations
 
+import atexit
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ def cluster(
     """API server, dag-processor, scheduler and triggerer, running, with the test DAGs parsed and unpaused."""
     home = tmp_path_factory.mktemp("scheduler-airflow-home")
     deployment = AirflowCluster.create(home, DAGS_FOLDER, emulator.airflow_env(), PARALLELISM)
+    atexit.register(deployment.close)  # also if pytest is interrupted before the finalizer runs
     try:
         deployment.migrate()
         deployment.start_all()
@@ -56,5 +58,6 @@ def cluster(
         yield deployment
     finally:
         deployment.close()
+        atexit.unregister(deployment.close)
         survivors = deployment.leftovers()
         assert not survivors, f"processes of the deployment still running: {survivors}"

@@ -41,15 +41,18 @@ def tuned_config(api_port: int, dags_folder: Path, parallelism: int) -> dict[str
     """
     Return the ``AIRFLOW__*`` variables of the deployment, tuned for quick runs on two cores.
 
-    What slowed the runs down, measured with 200 mapped deferred sensors: the task supervisor
-    (``[workers] min_heartbeat_interval``, 5 s) often noticed its task had ended only at its next
-    5 s wake-up, holding the LocalExecutor slot meanwhile: all 200 sensors took 128 to 163 s to
-    defer instead of 32 to 70 s with 1 s. A parallelism of 2 was about twice as slow as 4; 8 was
-    no better than 4 (the work is CPU-bound: about 115 CPU-seconds for the 400 task runs, the
-    API server and the triggerer). The rest only trims latency: the scheduler's idle sleep, a
-    short heartbeat and health threshold of the triggerer (a killed triggerer's triggers are
-    adopted once its heartbeat is older than the threshold: 30 s by default), and no re-parsing of
-    the unchanging DAG file.
+    Measured with the 200 mapped deferred sensors on two cores shared with other jobs:
+
+    - ``[workers] min_heartbeat_interval`` (5 s) is what slowed the runs most: a task's supervisor
+      often noticed its task had ended only at its next wake-up, up to 5 s later, holding the
+      LocalExecutor slot meanwhile. All 200 sensors took 128 to 163 s to defer; with 1 s, 32 to
+      70 s.
+    - ``[core] parallelism``: 2 was about twice as slow as 4; 8 was not clearly faster than 4.
+      The work is CPU-bound: 110 to 140 CPU-seconds in all (400 task runs, most of it; the API
+      server, 24; the triggerer, 12 to 30).
+    - The rest trims latency: the scheduler's idle sleep; the triggerer's heartbeat and health
+      threshold (a killed triggerer's triggers are adopted once its heartbeat is older than the
+      threshold, 30 s by default); no re-parsing of the DAG file, which does not change.
     """
     return {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
