@@ -31,6 +31,8 @@ from typing import IO, Any, TypeVar
 
 import psutil
 
+from airflow_cli import run_airflow
+
 T = TypeVar("T")
 
 #: The components, in the order they are started.
@@ -198,28 +200,16 @@ class AirflowCluster:
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run ``airflow *args`` (own session, killed after ``timeout``); raise if it fails."""
-        with subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        ) as process:
-            try:
-                stdout, stderr = process.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                stdout, stderr = process.communicate()
-                raise AssertionError(
-                    f"airflow {' '.join(args)} took over {timeout} s:\n{stdout}\n{stderr}"
-                ) from None
-        if process.returncode != 0:
+        try:
+            process = run_airflow(args, self.env, timeout)
+        except subprocess.TimeoutExpired as err:
             raise AssertionError(
-                f"airflow {' '.join(args)} failed (exit {process.returncode}):\n{stdout}\n{stderr}"
-            )
-        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+                f"airflow {' '.join(args)} took over {timeout} s:\n{err.stdout}\n{err.stderr}"
+            ) from None
+        if process.returncode != 0:
+            output = f"{process.stdout}\n{process.stderr}"
+            raise AssertionError(f"airflow {' '.join(args)} failed (exit {process.returncode}):\n{output}")
+        return process
 
     def migrate(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
