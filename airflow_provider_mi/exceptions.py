@@ -61,6 +61,7 @@ class MediaIntelligenceApiError(MediaIntelligenceError):
         return self.status == 429 or self.status >= 500
 
     def _describe(self) -> str:
+        """HTTP 429 and 5xx may heal by themselves; other errors do not."""
         text = f"Media Intelligence API answered HTTP {self.status}"
         if self.code is not None:
             text += f" (code {self.code})"

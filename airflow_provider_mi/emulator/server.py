@@ -76,6 +76,7 @@ class EmulatorApp:
         self.public_url = public_url
 
     def build(self) -> web.Application:
+        """Return the aiohttp application: the gateway middleware and the three routes."""
         app = web.Application(client_max_size=MAX_IMAGE_BYTES * 4, middlewares=[self._gateway])
         app.router.add_post(_API_PREFIX + "presigned-url", self.presigned_url)
         app.router.add_post(_API_PREFIX + "complete", self.complete)
@@ -141,6 +142,7 @@ class EmulatorApp:
         return value if isinstance(value, str) and value.strip() else None
 
     async def presigned_url(self, request: web.Request) -> web.Response:
+        """Issue a one-time upload URL and its thumbnail key."""
         file_name = await self._json_field(request, "thumbnailFileName")
         if file_name is None:
             return _api_error(400, "10001", "Invalid Request. thumbnailFileName is required.")
@@ -150,12 +152,14 @@ class EmulatorApp:
         return _success({"thumbnailKey": key, "url": url, "expirationSeconds": int(self.state.url_ttl)})
 
     async def storage_put(self, request: web.Request) -> web.Response:
+        """Take the image bytes PUT to a presigned URL (the object storage's side)."""
         problem = self.state.accept_upload(request.match_info["token"], await request.read())
         if problem is not None:
             return web.Response(status=403, text=f"AccessDenied: {problem}")
         return web.Response(status=200)
 
     async def complete(self, request: web.Request) -> web.Response:
+        """Judge the thumbnail stored under the key, as upload completion does."""
         key = request[THUMBNAIL_KEY]
         if key is None:
             return _api_error(400, "10001", "Invalid Request. thumbnailKey is required.")
@@ -197,6 +201,7 @@ class MediaIntelligenceEmulator:
 
     @property
     def access_key(self) -> str:
+        """The access key of the emulator's (first) account."""
         return next(iter(self.state.credentials))
 
     def connection_json(self, workspace_name: str | None = None) -> str:

@@ -105,9 +105,11 @@ class EmulatorState:
         return time.time() + self.clock_offset
 
     def workspace_exists(self, workspace: str) -> bool:
+        """Whether the workspace exists (any valid name does when ``workspaces`` is ``None``)."""
         return self.workspaces is None or workspace in self.workspaces
 
     def record(self, entry: RecordedRequest) -> None:
+        """Append one request to the log."""
         with self._lock:
             self.requests.append(entry)
 

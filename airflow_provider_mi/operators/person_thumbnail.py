@@ -75,6 +75,7 @@ class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
         self.thumbnail_key = thumbnail_key
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Confirm the upload; return the API's result or raise for a waiting or failed upload."""
         completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
         return _outcome(completion)
 
@@ -131,6 +132,7 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
         return self.file_name or path.name, content
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Upload the file and return its key with the API's completion result."""
         file_name, content = self._read()
         completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
         if completion.state() is UploadState.WAITING:

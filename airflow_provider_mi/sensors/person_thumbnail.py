@@ -113,6 +113,7 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
         return False
 
     def execute(self, context: Context) -> Any:
+        """Poke (or reschedule) as any sensor, or check once and defer to the trigger."""
         if not self.deferrable:
             try:
                 return super().execute(context)
