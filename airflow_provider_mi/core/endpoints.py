@@ -34,6 +34,10 @@ class ApiRequest:
         """Return the absolute URL of this request under ``base_url``."""
         return base_url.rstrip("/") + self.path
 
+    def describe(self, base_url: str) -> str:
+        """Name the request in messages, e.g. ``POST /api/v1/... to https://host`` (no headers)."""
+        return f"{self.method} {self.path} to {base_url}"
+
     def headers(self, access_key: str, secret_key: str) -> dict[str, str]:
         """Return the headers to send, signed now: call it again for each attempt."""
         headers = signed_headers(self.method, self.path, access_key, secret_key)

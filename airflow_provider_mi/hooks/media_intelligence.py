@@ -182,7 +182,7 @@ class MediaIntelligenceHook(BaseHook):
                 allow_redirects=False,
             )
         except requests.RequestException as err:
-            action = f"{request.method} {request.path} to {settings.base_url}"
+            action = request.describe(settings.base_url)
             raise _transport_error(action, _requests_problem(err), err, settings.timeout) from None
         return parse_api_response(response.status_code, response.headers, response.content)
 
@@ -370,7 +370,7 @@ class MediaIntelligenceAsyncHook(BaseHook):
             ) as response:
                 body = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
-            action = f"{request.method} {request.path} to {settings.base_url}"
+            action = request.describe(settings.base_url)
             raise _transport_error(action, _aiohttp_problem(err), err, settings.timeout) from None
         return parse_api_response(response.status, response.headers, body)
 
