@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD, PRESIGNED_URL
 from airflow_provider_mi.core.signing import signed_headers
 from airflow_provider_mi.core.validation import (
     validate_file_name,
@@ -24,11 +25,14 @@ class ApiRequest:
     :param method: HTTP method.
     :param path: the percent-encoded path (with query, if any): exactly the URI that is signed.
     :param body: the JSON body, already encoded, or ``None``.
+    :param endpoint: the endpoint whose rate limit the call counts against, e.g.
+        ``complete_upload``; ``None`` for one the client keeps no limit for.
     """
 
     method: str
     path: str
     body: bytes | None = None
+    endpoint: str | None = None
 
     def url(self, base_url: str) -> str:
         """Return the absolute URL of this request under ``base_url``."""
@@ -64,7 +68,7 @@ def complete_upload_request(workspace_name: str, thumbnail_key: str) -> ApiReque
     """
     key = validate_thumbnail_key(thumbnail_key)
     path = _workspace_path(workspace_name, "person-thumbnail/uploads/complete")
-    return ApiRequest("POST", path, _json({"thumbnailKey": key}))
+    return ApiRequest("POST", path, _json({"thumbnailKey": key}), COMPLETE_UPLOAD)
 
 
 def presigned_url_request(workspace_name: str, file_name: str) -> ApiRequest:
@@ -76,4 +80,4 @@ def presigned_url_request(workspace_name: str, file_name: str) -> ApiRequest:
     """
     name = validate_file_name(file_name)
     path = _workspace_path(workspace_name, "person-thumbnail/uploads/presigned-url")
-    return ApiRequest("POST", path, _json({"thumbnailFileName": name}))
+    return ApiRequest("POST", path, _json({"thumbnailFileName": name}), PRESIGNED_URL)

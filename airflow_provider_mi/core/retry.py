@@ -54,11 +54,15 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
         return float(self.backoff(retry_state))
 
 
-class _Logger(Protocol):
+class LoggerLike(Protocol):
+    """What the core needs of a logger (Airflow's task and trigger loggers, or ``logging``'s)."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
-def retry_arguments(policy: RetryPolicy, logger: _Logger) -> dict[str, Any]:
+def retry_arguments(policy: RetryPolicy, logger: LoggerLike) -> dict[str, Any]:
     """
     Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``.
 

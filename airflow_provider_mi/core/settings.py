@@ -6,12 +6,21 @@ import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_mi.core.rate_limit import (
+    COMPLETE_UPLOAD,
+    DEFAULT_RATE_LIMITS,
+    PRESIGNED_URL,
+    RateLimit,
+)
 from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.validation import validate_workspace_name
 from airflow_provider_mi.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    from airflow_provider_mi.core.limiter import SharedRateLimiter
 
 CONN_TYPE = "ncp_media_intelligence"
 DEFAULT_BASE_URL = "https://mi.apigw.ntruss.com"
@@ -62,6 +71,26 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
     "verify_ssl": ExtraField(
         "Verify TLS", "Verify the server's TLS certificate. Default true.", "boolean", True
     ),
+    "complete_calls_per_minute": ExtraField(
+        "Completion calls per minute",
+        f"Client-side limit of upload-completion calls, shared by every task and trigger of a process "
+        f"using these credentials. Default {DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls} (the API's limit).",
+        "integer",
+        DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls,
+    ),
+    "presigned_url_calls_per_second": ExtraField(
+        "Presigned URL calls per second",
+        f"Client-side limit of presigned-URL calls, shared like the one above. "
+        f"Default {DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls} (the API's limit).",
+        "integer",
+        DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls,
+    ),
+}
+
+#: Which extra sets the calls of which endpoint's limit, and the limit's period in seconds.
+_RATE_LIMIT_EXTRAS = {
+    COMPLETE_UPLOAD: ("complete_calls_per_minute", 60.0),
+    PRESIGNED_URL: ("presigned_url_calls_per_second", 1.0),
 }
 
 
@@ -178,6 +207,7 @@ class ConnectionSettings:
     :param retry: bounds of the retries of one API call.
     :param verify_ssl: whether to verify the server's TLS certificate.
     :param workspace_name: default workspace, if the connection names one.
+    :param rate_limits: the client-side limit of each endpoint that has one.
     """
 
     access_key: str
@@ -187,6 +217,7 @@ class ConnectionSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify_ssl: bool = True
     workspace_name: str | None = None
+    rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
 
     def resolve_workspace(self, workspace_name: str | None, conn_id: str = "the connection") -> str:
         """
@@ -204,6 +235,20 @@ class ConnectionSettings:
             f"workspace_name is not set. Pass workspace_name, or set the 'workspace_name' extra of "
             f"connection {conn_id!r}."
         )
+
+    def limiter(self, endpoint: str | None) -> SharedRateLimiter | None:
+        """
+        Return the process's shared limiter of ``endpoint`` for these credentials and host.
+
+        :param endpoint: the endpoint's name (``ApiRequest.endpoint``); ``None`` or an endpoint with
+            no configured limit gets ``None``.
+        """
+        limit = self.rate_limits.get(endpoint) if endpoint else None
+        if endpoint is None or limit is None:
+            return None
+        from airflow_provider_mi.core.limiter import shared_limiter  # imports pyrate-limiter
+
+        return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key)
 
     @classmethod
     def from_connection_fields(
@@ -253,6 +298,10 @@ class ConnectionSettings:
             max_attempts=_number(extras, "max_attempts", RetryPolicy.max_attempts, integer=True),
             budget_seconds=_number(extras, "retry_budget_seconds", RetryPolicy.budget_seconds),
         )
+        rate_limits = {}
+        for endpoint, (name, period) in _RATE_LIMIT_EXTRAS.items():
+            calls = _number(extras, name, DEFAULT_RATE_LIMITS[endpoint].calls, integer=True)
+            rate_limits[endpoint] = RateLimit(calls, period)
         return cls(
             access_key=login.strip(),
             secret_key=password,
@@ -263,4 +312,5 @@ class ConnectionSettings:
             workspace_name=None
             if workspace is None
             else validate_workspace_name(workspace, "workspace_name extra"),
+            rate_limits=rate_limits,
         )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -24,7 +27,7 @@ from airflow_provider_mi.core.responses import (
     parse_completion,
     parse_presigned_upload,
 )
-from airflow_provider_mi.core.retry import retry_arguments
+from airflow_provider_mi.core.retry import LoggerLike, retry_arguments
 from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
@@ -38,6 +41,8 @@ from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
 if TYPE_CHECKING:
     import aiohttp
     from airflow.providers.common.compat.sdk import Connection
+
+    from airflow_provider_mi.core.limiter import SharedRateLimiter
 
 #: The placeholder workspace and key ``test_connection`` asks about when the connection names none.
 CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
@@ -82,6 +87,20 @@ def _transport_error(
     """
     text = _TRANSPORT_PROBLEMS[problem].format(error=type(err).__name__, timeout=timeout)
     return MediaIntelligenceConnectionError(f"{action} {text}.")
+
+
+#: A wait for a rate-limit permit at least this long (seconds) is logged.
+NOTABLE_WAIT_SECONDS = 1.0
+
+
+def _log_wait(log: LoggerLike, waited: float, limiter: SharedRateLimiter, request: ApiRequest) -> None:
+    if waited >= NOTABLE_WAIT_SECONDS:
+        log.info(
+            "Waited %.1f s for a turn under the client-side limit of %s (%s).",
+            waited,
+            limiter.limit.describe(),
+            request.endpoint,
+        )
 
 
 def _requests_problem(err: requests.RequestException) -> str:
@@ -172,6 +191,9 @@ class MediaIntelligenceHook(BaseHook):
 
     def _send_once(self, request: ApiRequest) -> dict[str, Any]:
         settings = self.settings
+        limiter = settings.limiter(request.endpoint)
+        if limiter is not None:
+            _log_wait(self.log, limiter.acquire(), limiter, request)
         try:
             response = self.session.request(
                 request.method,
@@ -208,7 +230,7 @@ class MediaIntelligenceHook(BaseHook):
         """
         request = complete_upload_request(self.workspace(workspace_name), thumbnail_key)
         completion = parse_completion(self.call(request), thumbnail_key)
-        self.log.info("Upload completion of %s", completion.describe())
+        self.log.debug("Upload completion of %s", completion.describe())
         return completion
 
     def create_presigned_upload(self, workspace_name: str | None, file_name: str) -> PresignedUpload:
@@ -224,7 +246,7 @@ class MediaIntelligenceHook(BaseHook):
         parts = urlsplit(presigned.url)
         mask_secret(presigned.url)
         mask_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
-        self.log.info("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
+        self.log.debug("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
         return presigned
 
     def _put_once(self, presigned: PresignedUpload, data: bytes, attempt: int) -> None:
@@ -262,7 +284,7 @@ class MediaIntelligenceHook(BaseHook):
         for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
             with attempt:
                 self._put_once(presigned, data, attempt.retry_state.attempt_number)
-        self.log.info("Uploaded %d bytes for thumbnail %r", len(data), presigned.thumbnail_key)
+        self.log.debug("Uploaded %d bytes for thumbnail %r", len(data), presigned.thumbnail_key)
 
     def upload_person_thumbnail(
         self, workspace_name: str | None, file_name: str, data: bytes
@@ -305,13 +327,26 @@ class MediaIntelligenceHook(BaseHook):
         return True, f"Connection works: signed request accepted by {where}."
 
 
+@dataclass
+class _Lease:
+    """A shared async hook and how many users hold it."""
+
+    hook: MediaIntelligenceAsyncHook
+    users: int = 0
+
+
+#: The async hook each (event loop, connection id) shares; see ``MediaIntelligenceAsyncHook.shared``.
+_shared_async_hooks: dict[tuple[asyncio.AbstractEventLoop, str], _Lease] = {}
+
+
 class MediaIntelligenceAsyncHook(BaseHook):
     """
     Asynchronous client of the Media Intelligence API, for triggers.
 
     It signs, parses and retries with the same core as :class:`MediaIntelligenceHook`; it reads
     the connection once and keeps one ``aiohttp`` session for all its calls. Call :meth:`close`
-    when done.
+    when done, or borrow the hook that every trigger of the event loop shares for a connection
+    with :meth:`shared`.
 
     :param mi_conn_id: the Airflow connection id.
     """
@@ -322,7 +357,33 @@ class MediaIntelligenceAsyncHook(BaseHook):
         super().__init__(**kwargs)
         self.mi_conn_id = mi_conn_id
         self._settings: ConnectionSettings | None = None
+        self._settings_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    @asynccontextmanager
+    async def shared(cls, mi_conn_id: str = default_conn_name) -> AsyncIterator[MediaIntelligenceAsyncHook]:
+        """
+        Lend the hook shared by all users of ``mi_conn_id`` in the running event loop.
+
+        Thousands of triggers waiting in one triggerer then share one connection lookup and one
+        HTTP connection pool. The hook is closed when its last user leaves, so the next user reads
+        the connection anew (e.g. after the credentials were rotated).
+
+        :param mi_conn_id: the Airflow connection id.
+        """
+        key = (asyncio.get_running_loop(), mi_conn_id)
+        lease = _shared_async_hooks.get(key)
+        if lease is None:
+            lease = _shared_async_hooks[key] = _Lease(cls(mi_conn_id=mi_conn_id))
+        lease.users += 1
+        try:
+            yield lease.hook
+        finally:
+            lease.users -= 1
+            if lease.users == 0:
+                del _shared_async_hooks[key]
+                await lease.hook.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mi_conn_id={self.mi_conn_id!r})"
@@ -330,14 +391,16 @@ class MediaIntelligenceAsyncHook(BaseHook):
     async def get_settings(self) -> ConnectionSettings:
         """Return the validated settings of the connection, read once without blocking the loop."""
         if self._settings is None:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-
-            conn = await get_async_connection(self.mi_conn_id, self)
-            self._settings = _settings_from(conn, await get_async_extra_dejson(conn), self.mi_conn_id)
+            async with self._settings_lock:  # the hook's users wait for one lookup
+                if self._settings is None:
+                    self._settings = await self._read_settings()
         return self._settings
+
+    async def _read_settings(self) -> ConnectionSettings:
+        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+
+        conn = await get_async_connection(self.mi_conn_id, self)
+        return _settings_from(conn, await get_async_extra_dejson(conn), self.mi_conn_id)
 
     async def _get_session(self) -> aiohttp.ClientSession:
         import aiohttp
@@ -360,6 +423,9 @@ class MediaIntelligenceAsyncHook(BaseHook):
         import aiohttp
 
         settings, session = await self.get_settings(), await self._get_session()
+        limiter = settings.limiter(request.endpoint)
+        if limiter is not None:
+            _log_wait(self.log, await limiter.acquire_async(), limiter, request)
         try:
             async with session.request(
                 request.method,

@@ -77,6 +77,7 @@ class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Confirm the upload; return the API's result or raise for a waiting or failed upload."""
         completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
+        self.log.info("Upload completion of %s", completion.describe())
         return _outcome(completion)
 
 
@@ -134,7 +135,9 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Upload the file and return its key with the API's completion result."""
         file_name, content = self._read()
+        self.log.info("Uploading %s (%d bytes)", file_name, len(content))
         completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
+        self.log.info("Upload completion of %s", completion.describe())
         if completion.state() is UploadState.WAITING:
             self.log.info("The API does not see %s yet; wait for it with a sensor.", completion.describe())
             return {"thumbnailKey": completion.thumbnail_key, **completion.to_api_dict()}

@@ -110,6 +110,8 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
             raise AirflowFailException(completion.failure_message())
         if completion.status is None:
             self.log.warning("Unknown upload status %s; waiting", completion.describe())
+        else:
+            self.log.info("Still waiting: %s", completion.describe())
         return False
 
     def execute(self, context: Context) -> Any:

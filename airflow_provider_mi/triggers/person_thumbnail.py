@@ -29,8 +29,10 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
 
     Only reads (completion is a status check), so it is safe to run again from scratch after a
     triggerer restart. It keeps plain values only: the credentials are read from the connection
-    inside the triggerer, never serialized. Transient HTTP errors are retried by the async hook and,
-    if they persist, the trigger keeps polling; the sensor's timeout bounds the wait.
+    inside the triggerer, never serialized. All triggers of a triggerer that use one connection
+    share one connection lookup, one HTTP connection pool and the connection's rate limits.
+    Transient HTTP errors are retried by the async hook and, if they persist, the trigger keeps
+    polling; the sensor's timeout bounds the wait.
 
     :param thumbnail_key: the key to wait for.
     :param workspace_name: the workspace, or ``None`` for the connection's default.
@@ -86,11 +88,8 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal, then yield exactly one event."""
-        hook = MediaIntelligenceAsyncHook(mi_conn_id=self.mi_conn_id)
-        try:
+        async with MediaIntelligenceAsyncHook.shared(self.mi_conn_id) as hook:
             yield await self._wait(hook)
-        finally:
-            await hook.close()
 
     async def _wait(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent:
         while (event := await self._check(hook)) is None:

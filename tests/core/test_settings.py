@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD, PRESIGNED_URL, RateLimit
 from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.settings import (
     DEFAULT_BASE_URL,
@@ -182,6 +183,28 @@ def test_numeric_extras():
     assert settings.verify_ssl is False
 
 
+def test_rate_limits_default_to_the_documented_limits():
+    assert settings_from().rate_limits == {
+        COMPLETE_UPLOAD: RateLimit(1000, 60.0),
+        PRESIGNED_URL: RateLimit(50, 1.0),
+    }
+
+
+def test_rate_limit_extras():
+    settings = settings_from(extras={"complete_calls_per_minute": "600", "presigned_url_calls_per_second": 5})
+    assert settings.rate_limits == {COMPLETE_UPLOAD: RateLimit(600, 60.0), PRESIGNED_URL: RateLimit(5, 1.0)}
+
+
+def test_limiter_is_shared_by_settings_of_the_same_credentials_and_host():
+    one, same = settings_from(host="http://127.0.0.1:1"), settings_from(host="http://127.0.0.1:1")
+    other_key = settings_from(host="http://127.0.0.1:1", login="another-key")
+    assert one.limiter(COMPLETE_UPLOAD) is same.limiter(COMPLETE_UPLOAD)
+    assert one.limiter(COMPLETE_UPLOAD) is not other_key.limiter(COMPLETE_UPLOAD)
+    assert one.limiter(COMPLETE_UPLOAD) is not one.limiter(PRESIGNED_URL)
+    assert one.limiter(None) is None
+    assert one.limiter("persons") is None
+
+
 def test_prefixed_extras_from_older_ui_are_accepted():
     settings = settings_from(
         extras={
@@ -219,6 +242,10 @@ def test_empty_extras_mean_default(extras):
         ("max_attempts", "three"),
         ("max_attempts", 0),
         ("max_attempts", True),
+        ("complete_calls_per_minute", 0),
+        ("complete_calls_per_minute", "1000.5"),
+        ("presigned_url_calls_per_second", -50),
+        ("presigned_url_calls_per_second", "fifty"),
     ],
 )
 def test_invalid_numeric_extras(name, value):

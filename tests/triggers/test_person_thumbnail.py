@@ -128,3 +128,36 @@ def test_one_http_session_for_all_polls(mi_emulator, monkeypatch):
     assert len(mi_emulator.state.requests_to("complete")) == 4
     assert len(opened) == 1
     assert opened[0].closed
+
+
+def test_triggers_of_one_loop_share_one_lookup_and_one_session(mi_emulator, monkeypatch):
+    from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
+
+    keys = [f"persons/thumbnails/face-{number}.png" for number in range(20)]
+    for number, key in enumerate(keys):
+        mi_emulator.state.store_thumbnail(WORKSPACE, key, png_bytes(), hidden_checks=number % 3)
+    opened, lookups = [], []
+    original_init, original_read = aiohttp.ClientSession.__init__, MediaIntelligenceAsyncHook._read_settings
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(self)
+        original_init(self, *args, **kwargs)
+
+    async def counting_read(self):
+        lookups.append(self.mi_conn_id)
+        return await original_read(self)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", counting_init)
+    monkeypatch.setattr(MediaIntelligenceAsyncHook, "_read_settings", counting_read)
+
+    async def run_all() -> list[list[dict]]:
+        async def collect(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
+            return [event.payload async for event in trigger.run()]
+
+        return await asyncio.gather(*(collect(make_trigger(key)) for key in keys))
+
+    results = asyncio.run(asyncio.wait_for(run_all(), timeout=30))
+    assert [[event["status"] for event in result] for result in results] == [["success"]] * len(keys)
+    assert lookups == ["ncp_mi_default"]
+    assert len(opened) == 1
+    assert opened[0].closed
