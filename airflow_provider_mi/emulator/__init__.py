@@ -9,9 +9,11 @@ A local emulator of the Media Intelligence API, for demos and DAG tests without 
 
 It verifies signature v2 as the API Gateway does and implements the person thumbnail upload
 flow (presigned URL, PUT, complete) with the API's constraints; :mod:`.faults` scripts failures
-(``emulator.state.inject("complete", faults.http_error(503))``). ``python -m
-airflow_provider_mi.emulator`` (or ``mi-emulator``) runs it from the command line; the pytest
-fixture ``mi_emulator`` starts one per test.
+(``emulator.state.inject("complete", faults.http_error(503))``). ``rate_limits`` throttles the
+signed endpoints as the gateway does and ``latency_seconds`` delays every answer; its control
+routes under ``/_emulator/`` (``stats``, ``complete-all``, ``thumbnails``) serve benchmarks in
+another process. ``python -m airflow_provider_mi.emulator`` (or ``mi-emulator``) runs it from the
+command line; the pytest fixture ``mi_emulator`` starts one per test.
 """
 
 from __future__ import annotations

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import threading
 
 from airflow_provider_mi.emulator import faults
 from airflow_provider_mi.emulator.server import MediaIntelligenceEmulator
-from airflow_provider_mi.emulator.state import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from airflow_provider_mi.emulator.state import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, parse_rate_limit
+
+
+def _rate_limit(spec: str) -> tuple[str, tuple[int, float]]:
+    """
+    Read one ``--rate-limit ENDPOINT=CALLS/SECONDS`` for argparse (which then names the problem).
+
+    :param spec: e.g. ``complete=1000/60``.
+    """
+    try:
+        return parse_rate_limit(spec)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +44,18 @@ def main(argv: list[str] | None = None) -> None:
         "--visibility-delay", type=float, default=0.0, help="seconds before an upload becomes visible"
     )
     parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        type=_rate_limit,
+        metavar="ENDPOINT=CALLS/SECONDS",
+        help="throttle ENDPOINT (presigned-url or complete) to CALLS per SECONDS as the gateway does, "
+        "answering 429 beyond, e.g. complete=1000/60 (repeat)",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="answer every request this much later"
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -45,6 +70,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--port {args.port} is out of range 0-65535")
     if args.visibility_delay < 0:
         parser.error("--visibility-delay must not be negative")
+    if not 0 <= args.latency < math.inf:
+        parser.error(f"--latency must be a non-negative number of seconds, got {args.latency}")
+    rate_limits: dict[str, tuple[int, float]] = {}
+    for endpoint, limit in args.rate_limit:
+        if endpoint in rate_limits:
+            parser.error(f"--rate-limit is given twice for {endpoint}")
+        rate_limits[endpoint] = limit
     try:
         scripts = [faults.parse_option(spec) for spec in args.fault]
         scripts += faults.load_script(args.faults) if args.faults else []
@@ -56,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         credentials={args.access_key: args.secret_key},
         workspaces=set(args.workspace) if args.workspace else None,
         visibility_delay=args.visibility_delay,
+        rate_limits=rate_limits,
+        latency_seconds=args.latency,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -68,6 +102,10 @@ def main(argv: list[str] | None = None) -> None:
             names = ", ".join(str(fault.name) for fault in script.faults)
             target = f" for key {script.thumbnail_key!r}" if script.thumbnail_key else ""
             print(f"Scripted faults on {script.endpoint}{target}: {names}", flush=True)
+        for endpoint, (calls, period) in rate_limits.items():
+            print(f"Rate limit on {endpoint}: {calls} calls per {period:g} s", flush=True)
+        if args.latency:
+            print(f"Latency: {args.latency:g} s", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
 

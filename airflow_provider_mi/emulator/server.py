@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import math
 import threading
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
@@ -27,6 +28,8 @@ from airflow_provider_mi.emulator.state import EmulatorState, RecordedRequest
 
 _API_PREFIX = "/api/v1/workspaces/{workspace}/person-thumbnail/uploads/"
 _STORAGE_PREFIX = "/_storage/"
+#: The emulator's own control plane (not the API's): no gateway, no latency, not logged.
+_CONTROL_PREFIX = "/_emulator/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: The thumbnail key a request is about, once known (logged with the request).
@@ -46,6 +49,14 @@ def _api_error(status: int, code: str, message: str) -> web.Response:
 
 def _success(result: dict[str, Any]) -> web.Response:
     return web.json_response({"code": "0", "message": "success", "result": result})
+
+
+def _throttled(retry_after: float) -> web.Response:
+    # The gateway's 429 comes as 400 "Quota Exceeded", 410 "Throttle Limited" or 420 "Rate
+    # Limited"; the API documents its limits as rate limits, and faults.http_error(429) sends 420.
+    response = _gateway_error(429, "420", "Rate Limited")
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return response
 
 
 def _authentication_failure(request: web.Request, state: EmulatorState) -> str | None:
@@ -76,11 +87,14 @@ class EmulatorApp:
         self.public_url = public_url
 
     def build(self) -> web.Application:
-        """Return the aiohttp application: the gateway middleware and the three routes."""
+        """Return the aiohttp application: the gateway middleware, the three routes and the control routes."""
         app = web.Application(client_max_size=MAX_IMAGE_BYTES * 4, middlewares=[self._gateway])
         app.router.add_post(_API_PREFIX + "presigned-url", self.presigned_url)
         app.router.add_post(_API_PREFIX + "complete", self.complete)
         app.router.add_put(_STORAGE_PREFIX + "{token}", self.storage_put)
+        app.router.add_get(_CONTROL_PREFIX + "stats", self.control_stats)
+        app.router.add_post(_CONTROL_PREFIX + "complete-all", self.control_complete_all)
+        app.router.add_post(_CONTROL_PREFIX + "thumbnails", self.control_thumbnails)
         return app
 
     @staticmethod
@@ -94,7 +108,11 @@ class EmulatorApp:
 
     @web.middleware
     async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Play the API Gateway: scripted faults, routing and authentication, then the API."""
+        """Play the API Gateway: latency, faults, routing, authentication and throttle, then the API."""
+        if request.path.startswith(_CONTROL_PREFIX):
+            return await handler(request)
+        if self.state.latency_seconds > 0:
+            await asyncio.sleep(self.state.latency_seconds)  # the way to a distant API
         endpoint = self._endpoint(request)
         if endpoint == "complete":
             request[THUMBNAIL_KEY] = await self._json_field(request, "thumbnailKey")
@@ -124,13 +142,21 @@ class EmulatorApp:
     async def _answer(self, request: web.Request, handler: Handler, endpoint: str) -> web.StreamResponse:
         if request.match_info.http_exception is not None:
             return _gateway_error(404, "300", "Not Found Exception")
-        if endpoint != "storage":
-            problem = _authentication_failure(request, self.state)
-            if problem is not None:
-                return _gateway_error(401, "200", "Authentication Failed", problem)
-            workspace = request.match_info["workspace"]
-            if not WORKSPACE_NAME_PATTERN.fullmatch(workspace) or not self.state.workspace_exists(workspace):
-                return _api_error(404, "10001", f"Invalid Request. Workspace {workspace!r} does not exist.")
+        if endpoint == "storage":
+            self.state.admit(endpoint)  # never refused (object storage has no throttle here): counted
+            return await handler(request)
+        problem = _authentication_failure(request, self.state)
+        if problem is not None:
+            return _gateway_error(401, "200", "Authentication Failed", problem)
+        # The gateway throttles after authenticating, as NCP's API Gateway applies an account's
+        # usage plan: a request it refuses with 401 is never counted against the limit. The
+        # workspace is the API's business, behind the gateway: a 404 for it was admitted.
+        retry_after = self.state.admit(endpoint)
+        if retry_after is not None:
+            return _throttled(retry_after)
+        workspace = request.match_info["workspace"]
+        if not WORKSPACE_NAME_PATTERN.fullmatch(workspace) or not self.state.workspace_exists(workspace):
+            return _api_error(404, "10001", f"Invalid Request. Workspace {workspace!r} does not exist.")
         return await handler(request)
 
     async def _json_field(self, request: web.Request, name: str) -> str | None:
@@ -171,6 +197,48 @@ class EmulatorApp:
         status = UploadStatus.FAILED if reason else UploadStatus.COMPLETED
         return _success({"uploadStatus": status.value, "uploadMessage": reason})
 
+    # --- the emulator's control plane (no signature, no throttle, not logged) ---------------------
+
+    async def control_stats(self, request: web.Request) -> web.Response:
+        """``GET /_emulator/stats``: :meth:`EmulatorState.stats` as JSON."""
+        return web.json_response(self.state.stats())
+
+    async def control_complete_all(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/complete-all``: make every stored thumbnail visible now."""
+        return web.json_response({"made_visible": self.state.make_all_visible()})
+
+    async def control_thumbnails(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/thumbnails``, ``{"workspace", "keys", "visible" (true)}``: store thumbnails."""
+        try:
+            payload = json.loads(await request.read())
+        except ValueError:
+            payload = None
+        problem = _thumbnails_problem(payload)
+        if problem is not None:
+            return web.json_response({"error": problem}, status=400)
+        stored = self.state.store_thumbnails(
+            payload["workspace"], payload["keys"], visible=payload.get("visible", True)
+        )
+        return web.json_response({"stored": stored})
+
+
+def _thumbnails_problem(payload: Any) -> str | None:
+    """Return what is wrong with a ``POST /_emulator/thumbnails`` body, or ``None``."""
+    if not isinstance(payload, dict):
+        return 'expected a JSON object {"workspace": ..., "keys": [...], "visible": true}'
+    unknown = sorted(set(payload) - {"workspace", "keys", "visible"})
+    if unknown:
+        return f"unknown fields {unknown}"
+    workspace = payload.get("workspace")
+    if not isinstance(workspace, str) or not WORKSPACE_NAME_PATTERN.fullmatch(workspace):
+        return f"workspace must be a valid workspace name, got {workspace!r}"
+    keys = payload.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(key, str) and key.strip() for key in keys):
+        return "keys must be a list of non-empty texts"
+    if not isinstance(payload.get("visible", True), bool):
+        return f"visible must be true or false, got {payload['visible']!r}"
+    return None
+
 
 class MediaIntelligenceEmulator:
     """
@@ -181,7 +249,8 @@ class MediaIntelligenceEmulator:
 
     :param port: port to bind on 127.0.0.1; 0 picks a free one.
     :param state: the emulator's state; a fresh one by default. Its attributes (credentials,
-        workspaces, visibility delay, clock offset) may also be passed as keyword arguments.
+        workspaces, visibility delay, clock offset, rate limits, latency) may also be passed as
+        keyword arguments.
     """
 
     def __init__(self, port: int = 0, state: EmulatorState | None = None, **state_options: Any) -> None:

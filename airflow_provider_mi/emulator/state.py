@@ -1,18 +1,86 @@
-"""The emulator's memory: credentials, workspaces, pending uploads, stored thumbnails, faults, log."""
+"""
+The emulator's memory: credentials, workspaces, pending uploads, stored thumbnails, faults, log,
+and the gateway's throttle.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
 import secrets
+import struct
 import threading
 import time
-from collections import defaultdict, deque
+import zlib
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from airflow_provider_mi.core.images import MIN_IMAGE_SIDE
 
 DEFAULT_ACCESS_KEY = "emulator-access-key"
 DEFAULT_SECRET_KEY = "emulator-secret-key"
 #: Presigned URLs are valid this long, as the API documents.
 URL_TTL_SECONDS = 900
+#: The API's endpoints behind the gateway's signature check: the ones it can throttle.
+SIGNED_ENDPOINTS = ("presigned-url", "complete")
+#: Every endpoint, as the request log and :meth:`EmulatorState.stats` name them.
+ENDPOINTS = (*SIGNED_ENDPOINTS, "storage")
+
+
+def check_rate_limit(endpoint: str, calls: Any, period: Any) -> tuple[str, tuple[int, float]]:
+    """
+    Return ``(endpoint, (calls, period))`` checked, the endpoint's name normalised, or raise ``ValueError``.
+
+    :param endpoint: ``presigned-url`` (or ``presigned_url``) or ``complete``.
+    :param calls: how many calls the window admits: a positive whole number.
+    :param period: the window's length in seconds: a positive finite number.
+    """
+    name = endpoint.strip().replace("_", "-")
+    if name not in SIGNED_ENDPOINTS:
+        raise ValueError(f"cannot rate-limit {endpoint!r}; use one of {list(SIGNED_ENDPOINTS)}")
+    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+        raise ValueError(f"calls must be a positive whole number, got {calls!r}")
+    if isinstance(period, bool) or not isinstance(period, (int, float)) or not 0 < period < math.inf:
+        raise ValueError(f"the period must be a positive number of seconds, got {period!r}")
+    return name, (calls, float(period))
+
+
+def parse_rate_limit(spec: str) -> tuple[str, tuple[int, float]]:
+    """
+    Read one ``ENDPOINT=CALLS/SECONDS`` rate limit, e.g. ``complete=1000/60``.
+
+    :param spec: the text, as given to ``--rate-limit``.
+    """
+    endpoint, has_equals, limit = spec.partition("=")
+    calls, has_slash, period = limit.partition("/")
+    if not (has_equals and has_slash):
+        raise ValueError(f"{spec!r} is not ENDPOINT=CALLS/SECONDS, e.g. complete=1000/60")
+    if not calls.strip().isdecimal():
+        raise ValueError(f"{spec!r}: calls must be a positive whole number, got {calls!r}")
+    try:
+        seconds = float(period)
+    except ValueError:
+        raise ValueError(f"{spec!r}: the period must be a number of seconds, got {period!r}") from None
+    try:
+        return check_rate_limit(endpoint, int(calls), seconds)
+    except ValueError as err:
+        raise ValueError(f"{spec!r}: {err}") from None
+
+
+@functools.cache
+def valid_thumbnail() -> bytes:
+    """A grey 256x256 PNG that completion accepts: what :meth:`EmulatorState.store_thumbnails` stores."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    side = MIN_IMAGE_SIDE
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale, no interlace
+    rows = (b"\0" + b"\x80" * side) * side  # each row: filter type 0, then its pixels
+    png = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + png
 
 
 @dataclass(frozen=True)
@@ -87,6 +155,12 @@ class EmulatorState:
     :param workspaces: workspaces that exist, or ``None`` to accept any valid name.
     :param visibility_delay: seconds after an upload before completion can see it.
     :param clock_offset: seconds the emulator's clock is ahead of the real one (to emulate skew).
+    :param url_ttl: seconds a presigned URL stays valid.
+    :param rate_limits: endpoint (``presigned-url`` or ``complete``; ``presigned_url`` is also
+        accepted) -> ``(calls, period_seconds)``: the gateway's throttle, which answers 429 to a
+        call when ``calls`` calls were admitted in the last ``period_seconds``. None by default.
+    :param latency_seconds: extra delay before answering each request (all endpoints), as a
+        distant API has.
     """
 
     credentials: dict[str, str] = field(default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY})
@@ -94,11 +168,22 @@ class EmulatorState:
     visibility_delay: float = 0.0
     clock_offset: float = 0.0
     url_ttl: float = URL_TTL_SECONDS
+    rate_limits: Mapping[str, tuple[int, float]] = field(default_factory=dict)
+    latency_seconds: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
     _uploads: dict[str, _PendingUpload] = field(default_factory=dict)
     _thumbnails: dict[tuple[str, str], _StoredThumbnail] = field(default_factory=dict)
     _faults: dict[tuple[str, str | None], deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Per endpoint: when (``time.monotonic``) the calls still in its rate-limit window were admitted.
+    _windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _admitted: Counter[str] = field(default_factory=Counter)
+    _throttled: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.rate_limits = dict(check_rate_limit(name, *limit) for name, limit in self.rate_limits.items())
+        if not 0 <= self.latency_seconds < math.inf:
+            raise ValueError(f"latency_seconds must be a non-negative number, got {self.latency_seconds!r}")
 
     def now(self) -> float:
         """The emulator's clock (Unix seconds)."""
@@ -190,3 +275,76 @@ class EmulatorState:
                 stored.hidden_checks -= 1
                 return None
             return stored.data
+
+    def admit(self, endpoint: str) -> float | None:
+        """
+        Let one request through the gateway's throttle (a strict sliding-window log), or refuse it.
+
+        A call is refused when ``calls`` calls of the endpoint were admitted in the last
+        ``period`` seconds of its rate limit; refused calls do not count. Endpoints without a
+        limit admit every call. Admitted and refused calls are counted for :meth:`stats`.
+
+        :param endpoint: ``presigned-url``, ``complete`` or ``storage``.
+        :return: ``None`` if admitted, else the seconds until the oldest admitted call leaves the window.
+        """
+        limit = self.rate_limits.get(endpoint)
+        now = time.monotonic()
+        with self._lock:
+            if limit is not None:
+                calls, period = limit
+                window = self._windows[endpoint]
+                while window and window[0] + period <= now:
+                    window.popleft()
+                if len(window) >= calls:
+                    self._throttled[endpoint] += 1
+                    return window[0] + period - now
+                window.append(now)
+            self._admitted[endpoint] += 1
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        """
+        Return ``{"admitted": {endpoint: n}, "throttled": {endpoint: n}, "requests": n}``.
+
+        ``admitted`` counts the calls the gateway let through to the API (or storage),
+        ``throttled`` the 429 answers of the rate limits, ``requests`` the API requests received
+        (the request log's length; the emulator's own ``/_emulator/`` routes are not in it).
+        """
+        with self._lock:
+            return {
+                "admitted": {name: self._admitted[name] for name in ENDPOINTS},
+                "throttled": {name: self._throttled[name] for name in SIGNED_ENDPOINTS},
+                "requests": len(self.requests),
+            }
+
+    def make_all_visible(self) -> int:
+        """
+        Make every stored thumbnail that completion cannot see yet visible now; return how many.
+
+        It ends their visibility delays and their ``hidden_checks`` at once, e.g. to flip many
+        waiting keys to ``COMPLETED`` at one moment.
+        """
+        now, count = self.now(), 0
+        with self._lock:
+            for stored in self._thumbnails.values():
+                if now < stored.visible_at or stored.hidden_checks > 0:
+                    stored.visible_at, stored.hidden_checks = min(stored.visible_at, now), 0
+                    count += 1
+        return count
+
+    def store_thumbnails(self, workspace: str, thumbnail_keys: Iterable[str], *, visible: bool = True) -> int:
+        """
+        Store a valid thumbnail (:func:`valid_thumbnail`) under each key, without an upload; return how many.
+
+        :param workspace: the workspace the keys belong to.
+        :param thumbnail_keys: the keys.
+        :param visible: whether completion sees them at once; if not, they stay hidden (completion
+            answers ``FILE_NOT_EXIST``) until :meth:`make_all_visible`.
+        """
+        data, count = valid_thumbnail(), 0
+        visible_at = self.now() if visible else math.inf
+        with self._lock:
+            for key in thumbnail_keys:
+                self._thumbnails[(workspace, key)] = _StoredThumbnail(data, visible_at)
+                count += 1
+        return count

@@ -181,7 +181,14 @@ def test_command_line_scripts_faults(http: requests.Session, tmp_path) -> None:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    stdout, stderr = process.stdout, process.stderr
+    assert stdout is not None and stderr is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     try:
         printed = [lines.get(timeout=30) for _ in range(5)]
         url = printed[0].rsplit(" ", 1)[1].strip()
@@ -201,8 +208,8 @@ def test_command_line_scripts_faults(http: requests.Session, tmp_path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=TIMEOUT)
-        process.stdout.close()
-        process.stderr.close()
+        stdout.close()
+        stderr.close()
 
 
 def test_command_line_refuses_a_bad_fault() -> None:

@@ -370,7 +370,14 @@ def test_command_line_prints_url_and_connection_and_stops_on_sigterm(http, tmp_p
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    stdout = process.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
 
     def next_line(timeout: float) -> str:
         try:
@@ -404,4 +411,4 @@ def test_command_line_prints_url_and_connection_and_stops_on_sigterm(http, tmp_p
         if process.poll() is None:
             process.kill()
             process.wait(timeout=TIMEOUT)
-        process.stdout.close()
+        stdout.close()
