@@ -35,12 +35,17 @@ def _conn_fields() -> dict[str, Any]:
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata: integration, modules, connection type and its form."""
     modules = {
-        kind: [{"integration-name": INTEGRATION, "python-modules": [f"airflow_provider_mi.{kind}.{module}"]}]
-        for kind, module in (
-            ("hooks", "media_intelligence"),
-            ("operators", "person_thumbnail"),
-            ("sensors", "person_thumbnail"),
-            ("triggers", "person_thumbnail"),
+        kind: [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"airflow_provider_mi.{kind}.{module}" for module in names],
+            }
+        ]
+        for kind, names in (
+            ("hooks", ["media_intelligence"]),
+            ("operators", ["person_thumbnail", "bulk_upload"]),
+            ("sensors", ["person_thumbnail"]),
+            ("triggers", ["person_thumbnail"]),
         )
     }
     return {

@@ -51,8 +51,15 @@ def return_values(airflow_home: Path, dag_id: str) -> dict[str, Any]:
             "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = ?",
             (dag_id, run_id, "return_value"),
         ).fetchall()
-    values = {}
-    for task_id, map_index, value in rows:
-        decoded = json.loads(value)
-        values[_task_name(task_id, map_index)] = json.loads(decoded) if isinstance(decoded, str) else decoded
-    return values
+    return {_task_name(task_id, map_index): _xcom_value(value) for task_id, map_index, value in rows}
+
+
+def _xcom_value(stored: str) -> Any:
+    """Decode a stored XCom: JSON, which Airflow 3 may hold as a JSON string of JSON."""
+    decoded = json.loads(stored)
+    if isinstance(decoded, str):
+        try:
+            return json.loads(decoded)
+        except json.JSONDecodeError:
+            return decoded  # a plain string value
+    return decoded

@@ -1,0 +1,49 @@
+"""The shipped example DAGs, as ``scripts/demo`` runs them: real ``airflow dags test`` runs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from airflow_cli import run_dag
+from airflow_provider_mi.emulator import MediaIntelligenceEmulator
+from helpers import return_values, task_states
+
+EXAMPLES = Path(__file__).parents[2] / "example_dags"
+
+
+@pytest.fixture
+def late_emulator():
+    """An emulator whose uploads become visible 3 s late, as in the demo, so sensors really wait."""
+    with MediaIntelligenceEmulator(visibility_delay=3.0) as emulator:
+        yield emulator
+
+
+BULK = "example_mi_bulk_upload"  # run by its own test below, which checks more of it
+
+
+@pytest.mark.parametrize("dag_id", sorted({path.stem for path in EXAMPLES.glob("example_*.py")} - {BULK}))
+def test_example_dag_succeeds(airflow_home, late_emulator, dag_id):
+    result = run_dag(EXAMPLES, dag_id, late_emulator.airflow_env())
+    assert result.succeeded, result.output[-6000:]
+    assert set(task_states(airflow_home, dag_id).values()) <= {"success", "skipped"}
+    assert late_emulator.state.requests, "the DAG called the API"
+
+
+def test_bulk_example_uploads_every_image_and_waits_for_the_late_ones(airflow_home, late_emulator):
+    result = run_dag(EXAMPLES, BULK, late_emulator.airflow_env())
+    assert result.succeeded, result.output[-6000:]
+    calls = Counter(entry.endpoint for entry in late_emulator.state.requests)
+    assert calls["presigned-url"] == calls["storage"] == 40
+    results = return_values(airflow_home, BULK)["upload_folder"]
+    assert len(results) == 40
+    assert {result["state"] for result in results} <= {"completed", "waiting"}
+    waiting = [result for result in results if result["state"] == "waiting"]
+    states = task_states(airflow_home, BULK)
+    sensors = {task: state for task, state in states.items() if task.startswith("wait_for_late_uploads")}
+    assert len(sensors) == max(1, len(waiting))
+    assert set(sensors.values()) == ({"success"} if waiting else {"skipped"})
+    # One completion per upload, plus the sensors' checks of the late ones.
+    assert calls["complete"] >= 40 + len(waiting)

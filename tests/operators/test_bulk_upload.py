@@ -1,0 +1,159 @@
+"""The bulk upload operator against the emulator, over real HTTP: results, tolerance, limits, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+from PIL import Image
+
+from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY
+from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceAuthenticationError
+from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator, find_images
+
+WORKSPACE = "bulk-workspace"
+
+
+def image(size: int = 300, kind: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), "teal").save(buffer, kind)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Five good images, one too small, one that is not an image, and a file that is no image."""
+    for number in range(5):
+        (tmp_path / f"face-{number}.png").write_bytes(image())
+    (tmp_path / "tiny.jpg").write_bytes(image(64, "JPEG"))
+    (tmp_path / "notes.png").write_bytes(b"these are notes, not pixels")
+    (tmp_path / "readme.txt").write_text("not taken from a folder")
+    return tmp_path
+
+
+def bulk(sources, **kwargs) -> BulkUploadPersonThumbnailsOperator:
+    kwargs.setdefault("workspace_name", WORKSPACE)
+    return BulkUploadPersonThumbnailsOperator(task_id="bulk", sources=sources, **kwargs)
+
+
+def by_name(results: list[dict]) -> dict[str, dict]:
+    return {result["file"].rsplit("/", 1)[-1]: result for result in results}
+
+
+def test_find_images_from_a_folder_a_glob_and_a_list(folder):
+    names = lambda paths: [path.name for path in paths]  # noqa: E731
+    assert names(find_images(str(folder))) == [f"face-{n}.png" for n in range(5)] + ["notes.png", "tiny.jpg"]
+    assert names(find_images(f"{folder}/face-[0-1].png")) == ["face-0.png", "face-1.png"]
+    assert names(
+        find_images([str(folder / "face-0.png"), f"{folder}/face-0.*", str(folder / "readme.txt")])
+    ) == [
+        "face-0.png",
+        "readme.txt",
+    ]
+    assert find_images(f"{folder}/nothing-*.png") == []
+
+
+def test_uploads_every_file_and_returns_one_result_each(mi_emulator, folder):
+    results = bulk(str(folder), max_failed_files=2).execute(context={})
+    outcome = by_name(results)
+    assert len(results) == 7
+    for number in range(5):
+        result = outcome[f"face-{number}.png"]
+        assert (result["state"], result["uploadStatus"], result["uploadMessage"]) == (
+            "completed",
+            "COMPLETED",
+            None,
+        )
+        assert result["thumbnailKey"]
+    assert outcome["tiny.jpg"]["state"] == "failed"
+    assert "RESOLUTION_NOT_SUPPORT" in outcome["tiny.jpg"]["uploadMessage"]
+    assert outcome["notes.png"]["state"] == "failed"
+    assert outcome["notes.png"]["thumbnailKey"] is None
+    json.dumps(results)  # plain values, fit for XCom
+    # The two bad files were refused locally: five uploads, each presigned, put and completed.
+    assert len(mi_emulator.state.requests_to("presigned-url")) == 5
+    assert len(mi_emulator.state.requests_to("complete")) == 5
+
+
+def test_fails_at_the_end_naming_the_failed_files(mi_emulator, folder):
+    with pytest.raises(AirflowFailException) as failure:
+        bulk(str(folder), max_failed_files=1).execute(context={})
+    message = str(failure.value)
+    assert "2 of 7 files failed (tolerated: 1)" in message
+    assert "tiny.jpg" in message
+    assert "notes.png" in message
+    assert "face-0.png" not in message
+    assert len(mi_emulator.state.requests_to("complete")) == 5  # the good ones were still uploaded
+
+
+def test_uploads_the_api_does_not_see_yet_are_waiting_not_failed(mi_emulator, folder):
+    mi_emulator.state.visibility_delay = 3600
+    results = bulk(f"{folder}/face-*.png").execute(context={})
+    assert {(result["state"], result["uploadMessage"]) for result in results} == {
+        ("waiting", "FILE_NOT_EXIST")
+    }
+
+
+@pytest.mark.parametrize(
+    ("sources", "workspace", "message"),
+    [
+        ("{folder}/nothing-*.png", WORKSPACE, "matched no file"),
+        ("{folder}", "Not_A/Workspace", "workspace"),
+    ],
+)
+def test_bad_input_is_refused_before_any_request(mi_emulator, folder, sources, workspace, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        bulk(sources.format(folder=folder), workspace_name=workspace).execute(context={})
+    assert mi_emulator.state.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_concurrency": 0}, "max_concurrency is 0; it must be a whole number of 1 or more"),
+        ({"max_concurrency": 2.5}, "max_concurrency is 2.5"),
+        ({"max_failed_files": -1}, "max_failed_files is -1"),
+        ({"max_failed_files": True}, "max_failed_files is True"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_dag_is_parsed(kwargs, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        bulk("/data/faces", **kwargs)
+
+
+def test_rejected_credentials_stop_the_whole_batch(mi_emulator, folder, monkeypatch):
+    wrong = json.loads(mi_emulator.connection_json())
+    wrong["password"] = DEFAULT_SECRET_KEY + "-wrong"
+    monkeypatch.setenv("AIRFLOW_CONN_NCP_MI_DEFAULT", json.dumps(wrong))
+    with pytest.raises(MediaIntelligenceAuthenticationError):
+        bulk(f"{folder}/face-*.png", max_concurrency=1).execute(context={})
+    # The first refusal stopped the batch: at most the upload already started after it was sent.
+    assert len(mi_emulator.state.requests) <= 2
+
+
+def test_stays_within_the_rate_limits_the_api_enforces(mi_emulator, folder, monkeypatch):
+    mi_emulator.state.rate_limits = {"presigned-url": (5, 1.0), "complete": (5, 1.0)}
+    conn = json.loads(mi_emulator.connection_json())
+    # The client keeps the limits the connection gives, shared by the operator's threads.
+    conn["extra"] = {"presigned_url_calls_per_second": 5, "complete_calls_per_minute": 300}
+    monkeypatch.setenv("AIRFLOW_CONN_NCP_MI_DEFAULT", json.dumps(conn))
+    for number in range(5, 12):
+        (folder / f"face-{number}.png").write_bytes(image())
+    results = bulk(f"{folder}/face-*.png", max_concurrency=6).execute(context={})
+    assert [result["state"] for result in results] == ["completed"] * 12
+    assert mi_emulator.state.stats()["throttled"] == {"presigned-url": 0, "complete": 0}
+
+
+def test_logs_progress_as_it_goes(mi_emulator, folder, caplog, capfd):
+    caplog.set_level(logging.INFO)  # Airflow 2 logs through logging, Airflow 3 prints with structlog
+    bulk(f"{folder}/face-*.png", progress_interval=0).execute(context={})
+    logged = "\n".join([*(record.getMessage() for record in caplog.records), *capfd.readouterr()])
+    progress = re.findall(r"Progress: (\d+) done \((\d+) failed\), (\d+) left", logged)
+    # (Airflow 2 shows each line twice: in the log records and on stderr.)
+    assert list(dict.fromkeys(done for done, _, _ in progress)) == ["1", "2", "3", "4", "5"]
+    assert progress[-1] == ("5", "0", "0")
+    assert "Done: 5 completed, 0 waiting to be seen by the API, 0 failed" in logged
