@@ -136,9 +136,10 @@ def test_rejected_credentials_stop_the_whole_batch(mi_emulator, folder, monkeypa
 
 
 def test_stays_within_the_rate_limits_the_api_enforces(mi_emulator, folder, monkeypatch):
-    mi_emulator.state.rate_limits = {"presigned-url": (5, 1.0), "complete": (5, 1.0)}
+    # The gateway enforces what the connection's extras tell the client (which keeps 5 per second
+    # as 1 per 0.204 s, and 300 per minute as 30 per 6.12 s), for the operator's threads together.
+    mi_emulator.state.rate_limits = {"presigned-url": (5, 1.0), "complete": (300, 60.0)}
     conn = json.loads(mi_emulator.connection_json())
-    # The client keeps the limits the connection gives, shared by the operator's threads.
     conn["extra"] = {"presigned_url_calls_per_second": 5, "complete_calls_per_minute": 300}
     monkeypatch.setenv("AIRFLOW_CONN_NCP_MI_DEFAULT", json.dumps(conn))
     for number in range(5, 12):

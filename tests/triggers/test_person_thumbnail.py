@@ -161,3 +161,26 @@ def test_triggers_of_one_loop_share_one_lookup_and_one_session(mi_emulator, monk
     assert lookups == ["ncp_mi_default"]
     assert len(opened) == 1
     assert opened[0].closed
+
+
+def test_many_triggers_wait_for_their_turn_instead_of_drawing_429s(mi_emulator, monkeypatch):
+    # The client keeps 100 calls per minute as 10 per 6.12 s; the gateway allows 10 in any 6 s:
+    # the first ten triggers poll at once, the other five wait for the next window, and none is refused.
+    mi_emulator.state.rate_limits = {"complete": (10, 6.0)}
+    conn = json.loads(mi_emulator.connection_json())
+    conn["extra"] = {"complete_calls_per_minute": 100}
+    monkeypatch.setenv("AIRFLOW_CONN_NCP_MI_DEFAULT", json.dumps(conn))
+    keys = [f"persons/thumbnails/limited-{number}.png" for number in range(15)]
+    for key in keys:
+        mi_emulator.state.store_thumbnail(WORKSPACE, key, png_bytes())
+
+    async def run_all() -> list[list[dict]]:
+        async def collect(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
+            return [event.payload async for event in trigger.run()]
+
+        return await asyncio.gather(*(collect(make_trigger(key)) for key in keys))
+
+    results = asyncio.run(asyncio.wait_for(run_all(), timeout=60))
+    assert [[event["status"] for event in result] for result in results] == [["success"]] * len(keys)
+    assert mi_emulator.state.stats()["throttled"]["complete"] == 0
+    assert [entry.status for entry in mi_emulator.state.requests_to("complete")] == [200] * len(keys)
