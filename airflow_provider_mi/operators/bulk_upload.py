@@ -19,7 +19,10 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceError,
 )
-from airflow_provider_mi.operators.person_thumbnail import _MediaIntelligenceOperator
+from airflow_provider_mi.operators.person_thumbnail import (
+    _MediaIntelligenceOperator,
+    failing_without_retries_on_bad_input,
+)
 
 #: File name suffixes taken from a folder (case-insensitive); globs and lists are taken as given.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
@@ -126,13 +129,14 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         """Upload every file; return the per-file results, or fail when too many failed."""
-        files = find_images(self.sources)
-        if not files:
-            raise InvalidParameterError(
-                f"sources {self.sources!r} matched no file. Give a folder of jpg, png or webp images, a "
-                "glob pattern such as '/data/faces/*.jpg', or a list of file paths."
-            )
-        workspace = self.hook.workspace(self.workspace_name)  # validated once, before any request
+        with failing_without_retries_on_bad_input():
+            files = find_images(self.sources)
+            if not files:
+                raise InvalidParameterError(
+                    f"sources {self.sources!r} matched no file. Give a folder of jpg, png or webp images, "
+                    "a glob pattern such as '/data/faces/*.jpg', or a list of file paths."
+                )
+            workspace = self.hook.workspace(self.workspace_name)  # validated once, before any request
         self.log.info(
             "Uploading %d files to workspace %s, %d at a time", len(files), workspace, self.max_concurrency
         )

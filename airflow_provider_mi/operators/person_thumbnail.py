@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,18 @@ class PersonThumbnailNotReadyError(MediaIntelligenceError):
     """The API does not see the upload yet (``FILE_NOT_EXIST``): the task's retries may wait for it."""
 
     retryable = True
+
+
+@contextmanager
+def failing_without_retries_on_bad_input() -> Iterator[None]:
+    """
+    Turn an :class:`InvalidParameterError` (a bad value: nothing was sent) into a failure that skips
+    the task's retries, since running the task again with the same values cannot help.
+    """
+    try:
+        yield
+    except InvalidParameterError as err:
+        raise AirflowFailException(str(err)) from err
 
 
 def _outcome(completion: UploadCompletion) -> dict[str, Any]:
@@ -60,7 +73,8 @@ class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
     Returns ``{"uploadStatus": "COMPLETED", "uploadMessage": None}`` as XCom. A permanent failure
     (``OVER_SIZE_LIMIT``, ``RESOLUTION_NOT_SUPPORT`` or an unknown reason) fails the task without
     retries; ``FILE_NOT_EXIST`` raises a retryable error, so the task's ``retries`` can wait for
-    a late upload. Transient HTTP errors are retried inside the hook.
+    a late upload. Transient HTTP errors are retried inside the hook. A bad value (workspace, key,
+    connection field) fails the task before any request, without retries.
 
     :param thumbnail_key: the key returned when the presigned URL was issued. (templated)
     :param workspace_name: the workspace; defaults to the connection's ``workspace_name`` extra.
@@ -76,7 +90,8 @@ class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Confirm the upload; return the API's result or raise for a waiting or failed upload."""
-        completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
+        with failing_without_retries_on_bad_input():
+            completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
         self.log.info("Upload completion of %s", completion.describe())
         return _outcome(completion)
 
@@ -87,9 +102,10 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
 
     Returns ``{"thumbnailKey": ..., "uploadStatus": ..., "uploadMessage": ...}`` as XCom. The image
     is checked first (jpg, png or webp by content, at most 5 MB, at least 256 px), so a file the API
-    would refuse fails with a clear message before anything is sent. A permanent failure fails the
-    task without retries. If the API does not see the upload yet (``FILE_NOT_EXIST``), the task
-    still succeeds with that status: it never uploads twice; wait with
+    would refuse fails with a clear message before anything is sent, without retries, as does any
+    other bad value. A permanent failure fails the task without retries. If the API does not see
+    the upload yet (``FILE_NOT_EXIST``), the task still succeeds with that status: it never
+    uploads twice; wait with
     :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`.
 
     :param file_path: path of the image on the worker. (templated)
@@ -134,9 +150,10 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Upload the file and return its key with the API's completion result."""
-        file_name, content = self._read()
-        self.log.info("Uploading %s (%d bytes)", file_name, len(content))
-        completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
+        with failing_without_retries_on_bad_input():
+            file_name, content = self._read()
+            self.log.info("Uploading %s (%d bytes)", file_name, len(content))
+            completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
         self.log.info("Upload completion of %s", completion.describe())
         if completion.state() is UploadState.WAITING:
             self.log.info("The API does not see %s yet; wait for it with a sensor.", completion.describe())

@@ -43,6 +43,17 @@ def task_states(airflow_home: Path, dag_id: str) -> dict[str, str | None]:
     return {_task_name(task_id, map_index): state for task_id, map_index, state in rows}
 
 
+def try_numbers(airflow_home: Path, dag_id: str) -> dict[str, int]:
+    """Return ``{task_id (or task_id[map_index]): try_number}`` of the latest run of ``dag_id``."""
+    with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        run_id = _latest_run_id(db, dag_id)
+        rows = db.execute(
+            "SELECT task_id, map_index, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            (dag_id, run_id),
+        ).fetchall()
+    return {_task_name(task_id, map_index): try_number for task_id, map_index, try_number in rows}
+
+
 def return_values(airflow_home: Path, dag_id: str) -> dict[str, Any]:
     """Return ``{task_id (or task_id[map_index]): return_value XCom}`` of the latest run of ``dag_id``."""
     with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:

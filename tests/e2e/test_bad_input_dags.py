@@ -9,7 +9,7 @@ import pytest
 
 from airflow_cli import run_dag
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
-from helpers import png, task_states
+from helpers import png, task_states, try_numbers
 
 DAGS = Path(__file__).parent / "bad_input_dags"
 
@@ -51,16 +51,27 @@ def bad_input_run(airflow_home, tmp_path_factory):
             "AIRFLOW_CONN_MI_NO_SECRET": json.dumps({**conn, "password": None}),
         }
         result = run_dag(DAGS, "mi_bad_input", env=env, conf=conf)
-    return result, task_states(airflow_home, "mi_bad_input"), emulator
+    return (
+        result,
+        task_states(airflow_home, "mi_bad_input"),
+        emulator,
+        try_numbers(airflow_home, "mi_bad_input"),
+    )
 
 
 def test_every_task_failed_before_sending_anything(bad_input_run) -> None:
-    result, states, emulator = bad_input_run
+    result, states, emulator, _ = bad_input_run
     assert states == dict.fromkeys(REFUSALS, "failed"), result.output[-3000:]
     assert emulator.state.requests == []
 
 
+def test_operators_with_retries_failed_at_the_first_try(bad_input_run) -> None:
+    *_, tries = bad_input_run
+    operators = [task for task in REFUSALS if not task.startswith(("sensor", "deferrable"))]
+    assert {task: tries[task] for task in operators} == dict.fromkeys(operators, 1)
+
+
 @pytest.mark.parametrize("task_id", REFUSALS)
 def test_the_failure_names_the_field(bad_input_run, task_id) -> None:
-    result, _, _ = bad_input_run
+    result, *_ = bad_input_run
     assert REFUSALS[task_id] in result.output

@@ -106,8 +106,9 @@ def test_uploads_the_api_does_not_see_yet_are_waiting_not_failed(mi_emulator, fo
     ],
 )
 def test_bad_input_is_refused_before_any_request(mi_emulator, folder, sources, workspace, message):
-    with pytest.raises(InvalidParameterError, match=message):
+    with pytest.raises(AirflowFailException, match=message) as failure:  # no retry: it cannot help
         bulk(sources.format(folder=folder), workspace_name=workspace).execute(context={})
+    assert isinstance(failure.value.__cause__, InvalidParameterError)
     assert mi_emulator.state.requests == []
 
 

@@ -5,7 +5,7 @@ template, the run's conf or its connection) and must fail before sending anythin
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
 
@@ -25,17 +25,19 @@ PARAMS = {
     "traversal_file": "../../etc/passwd",
 }
 SENSOR = {"poke_interval": 0.2, "timeout": 30}
+#: The operators have retries: a bad value must still fail them at the first try.
+RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=1)}
 
 
 def complete(task_id: str, **kwargs) -> PersonThumbnailUploadCompleteOperator:
     return PersonThumbnailUploadCompleteOperator(
-        task_id=task_id, **{"workspace_name": WORKSPACE, "thumbnail_key": KEY, **kwargs}
+        task_id=task_id, **{"workspace_name": WORKSPACE, "thumbnail_key": KEY, **RETRIES, **kwargs}
     )
 
 
 def upload(task_id: str, file_path: str, **kwargs) -> UploadPersonThumbnailOperator:
     return UploadPersonThumbnailOperator(
-        task_id=task_id, workspace_name=WORKSPACE, file_path=file_path, **kwargs
+        task_id=task_id, workspace_name=WORKSPACE, file_path=file_path, **RETRIES, **kwargs
     )
 
 
