@@ -6,8 +6,10 @@ Every error names the field, says what is wrong with the value and how to fix it
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from datetime import timedelta
 from typing import Any
 
 from airflow_provider_mi.exceptions import InvalidParameterError
@@ -100,3 +102,19 @@ def validate_file_name(value: Any, field: str = "file_name") -> str:
             f"{field} is {len(name)} characters long; use at most {MAX_FILE_NAME_LENGTH} characters."
         )
     return name
+
+
+def validate_poke_interval(value: Any, field: str = "poke_interval") -> float:
+    """
+    Return ``value`` as seconds between two checks, or raise: it must be a positive finite number.
+
+    :param value: the interval, in seconds.
+    :param field: the name the error gives the value.
+    """
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
+        raise InvalidParameterError(
+            f"{field} must be a positive number of seconds, got {value!r}: a waiting task would call "
+            f"the API without pause. E.g. {field}=30."
+        )
+    return float(seconds)

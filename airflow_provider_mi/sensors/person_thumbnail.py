@@ -19,6 +19,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadFailureReason, UploadState
+from airflow_provider_mi.core.validation import validate_poke_interval
 from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 from airflow_provider_mi.triggers.person_thumbnail import (
@@ -75,11 +76,7 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if self.poke_interval <= 0:
-            raise InvalidParameterError(
-                f"poke_interval must be a positive number of seconds, got {self.poke_interval!r}: the "
-                "sensor would call the API without pause. E.g. poke_interval=30."
-            )
+        validate_poke_interval(self.poke_interval)
         self.thumbnail_key = thumbnail_key
         self.workspace_name = workspace_name
         self.mi_conn_id = mi_conn_id

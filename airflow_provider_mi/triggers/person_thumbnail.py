@@ -10,6 +10,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadState
+from airflow_provider_mi.core.validation import validate_poke_interval
 from airflow_provider_mi.exceptions import MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
 
@@ -56,7 +57,7 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
         self.thumbnail_key = thumbnail_key
         self.workspace_name = workspace_name
         self.mi_conn_id = mi_conn_id
-        self.poke_interval = float(poke_interval)
+        self.poke_interval = validate_poke_interval(poke_interval)
         self.waiting_reasons = sorted(waiting_reasons)
         self.end_time = end_time
         self._last_status = "not checked yet by the trigger"

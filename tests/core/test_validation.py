@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from airflow_provider_mi.core.validation import (
     MAX_FILE_NAME_LENGTH,
     MAX_THUMBNAIL_KEY_BYTES,
     validate_file_name,
+    validate_poke_interval,
     validate_thumbnail_key,
     validate_workspace_name,
 )
@@ -233,3 +235,15 @@ def test_requests_validate_before_building():
         endpoints.complete_upload_request("my-workspace", "")
     with pytest.raises(InvalidParameterError, match="file_name"):
         endpoints.presigned_url_request("my-workspace", "../face.jpg")
+
+
+@pytest.mark.parametrize("value", [5, 0.5, timedelta(seconds=2)])
+def test_poke_interval_accepted(value):
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    assert validate_poke_interval(value) == seconds
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "5", None, timedelta(0)])
+def test_poke_interval_refused(value):
+    with pytest.raises(InvalidParameterError, match="poke_interval must be a positive number of seconds"):
+        validate_poke_interval(value)

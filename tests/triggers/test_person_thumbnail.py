@@ -11,15 +11,15 @@ import aiohttp
 import pytest
 
 from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
+from airflow_provider_mi.exceptions import InvalidParameterError
 from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
 
 WORKSPACE = "trigger-workspace"
 
 
 def make_trigger(key: str = "persons/thumbnails/face.png", **kwargs) -> PersonThumbnailUploadTrigger:
-    return PersonThumbnailUploadTrigger(
-        thumbnail_key=key, workspace_name=WORKSPACE, poke_interval=0.05, **kwargs
-    )
+    kwargs.setdefault("poke_interval", 0.05)
+    return PersonThumbnailUploadTrigger(thumbnail_key=key, workspace_name=WORKSPACE, **kwargs)
 
 
 def events(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
@@ -184,3 +184,9 @@ def test_many_triggers_wait_for_their_turn_instead_of_drawing_429s(mi_emulator, 
     assert [[event["status"] for event in result] for result in results] == [["success"]] * len(keys)
     assert mi_emulator.state.stats()["throttled"]["complete"] == 0
     assert [entry.status for entry in mi_emulator.state.requests_to("complete")] == [200] * len(keys)
+
+
+@pytest.mark.parametrize("poke_interval", [0, -5, float("nan")])
+def test_a_trigger_built_directly_refuses_a_busy_loop(poke_interval):
+    with pytest.raises(InvalidParameterError, match="poke_interval must be a positive number"):
+        make_trigger(poke_interval=poke_interval)
