@@ -59,14 +59,22 @@ def measured(
     ratio_of: str,
     goal: Goal,
     details: dict[str, Any] | None = None,
+    criteria: dict[str, bool | None] | None = None,
+    also: str = "",
 ) -> dict[str, Any]:
     """
     The JSON entry of a measured figure.
 
     :param sides: each compared thing's measurements; its ``value`` (in ``unit``) is the headline.
     :param ratio_of: which side's value is divided by which, e.g. ``hook / raw_requests``.
+    :param criteria: other conditions of the goal than the ratio's bound, by name (e.g. no 429s):
+        the figure is ``met`` when the ratio and every one of them are; ``met_by_criterion`` has each.
+    :param also: a few words the table shows after the sides, e.g. ``3 429s``.
     """
-    return {
+    ratio_met = goal.met(ratio)
+    by_criterion = {"ratio": ratio_met, **(criteria or {})}
+    met = ratio_met if criteria is None else all(value is True for value in by_criterion.values())
+    entry: dict[str, Any] = {
         "status": MEASURED,
         "what": what,
         "method": method,
@@ -76,9 +84,14 @@ def measured(
         "ratio_of": ratio_of,
         "goal": goal.text,
         "goal_bound": {"op": goal.op, "ratio": goal.bound},
-        "met": goal.met(ratio),
+        "met": met,
         "details": details or {},
     }
+    if criteria is not None:
+        entry["met_by_criterion"] = by_criterion
+    if also:
+        entry["also"] = also
+    return entry
 
 
 def not_measured(
@@ -167,13 +180,16 @@ def _number(value: Any) -> str:
 def _sides_text(entry: dict[str, Any]) -> str:
     unit = entry.get("unit", "")
     parts = [f"{name} {_number(side.get('value'))}" for name, side in entry.get("sides", {}).items()]
-    return f"{', '.join(parts)} ({unit})" if parts else ""
+    also = f"; {entry['also']}" if entry.get("also") else ""
+    return f"{', '.join(parts)} ({unit}){also}" if parts else ""
 
 
 def _met_text(entry: dict[str, Any]) -> str:
     if entry.get("status") != MEASURED:
         return entry.get("status", "?")
-    return {True: "yes", False: "NO", None: "n/a"}[entry.get("met")]
+    text = {True: "yes", False: "NO", None: "n/a"}[entry.get("met")]
+    failed = [name for name, met in entry.get("met_by_criterion", {}).items() if met is not True]
+    return f"{text} ({', '.join(failed)})" if failed and entry.get("met") is False else text
 
 
 def table(document: dict[str, Any]) -> str:
