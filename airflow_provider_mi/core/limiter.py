@@ -1,78 +1,154 @@
 """
-Rate limiters shared by every hook and trigger of a process, from ``pyrate-limiter``.
+Rate limiters shared by every hook and trigger of a process.
 
-One limiter exists per endpoint, API host and access key, used from threads (the sync hook) and
-from event loops (the async hook) alike. Asyncio waiters are served in order, one at a time, so
-thousands of waiting triggers cost no busy loop. `pyrate-limiter
-<https://pyratelimiter.readthedocs.io>`_ keeps the permits in an in-memory sliding-window bucket;
-all buckets of the process share one bucket factory, hence one thread that forgets old permits.
-This module imports it, so import this module lazily (DAG parsing never needs it).
+A limit of N calls per period is kept as N *slots*: a call holds one while it is in flight, and the
+slot is free again one period after the call's answer came back. Two calls on the same slot thus
+reach the API at least a period apart, and any N + 1 calls include two on the same slot, so the
+API never sees more than N calls in any period, however long the network or a busy event loop
+delays a request after its permit. Waiters get slots in the order they asked, threads and
+coroutines alike, and sleep until theirs is free: no polling.
+
+Why not a library: pyrate-limiter (the best kept one for threads and asyncio together) counts a
+call from the moment its permit is granted, so a request that reaches the API late lets the call a
+window later arrive less than a period after it: the benchmarks measured 429s from exactly that
+(and, in its blocking sync path, permits recorded up to 164 ms before they were granted). It has
+no way to count a call from its answer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import threading
 import time
-from functools import cache
-
-from pyrate_limiter import AbstractBucket, BucketFactory, InMemoryBucket, Limiter, Rate, RateItem
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from airflow_provider_mi.core.rate_limit import RateLimit
 
 
-class _BucketsByName(BucketFactory):
-    """Route each permit to the bucket of its limiter's name."""
+class _Waiter:
+    """One thread or coroutine waiting for a slot to be handed to it."""
 
-    def __init__(self) -> None:
-        self.buckets: dict[str, AbstractBucket] = {}
+    def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.free_at: float | None = None  # set, under the limiter's lock, when a slot is handed over
+        self.abandoned = False
+        self._loop = loop
+        self._event = threading.Event() if loop is None else None
+        self._future: asyncio.Future[None] | None = None if loop is None else loop.create_future()
 
-    def add(self, name: str, bucket: AbstractBucket) -> None:
-        self.buckets[name] = bucket
-        self.schedule_leak(bucket)
+    def hand(self, free_at: float) -> None:
+        self.free_at = free_at
+        if self._event is not None:
+            self._event.set()
+        elif self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
 
-    def wrap_item(self, name: str, weight: int = 1) -> RateItem:
-        return RateItem(name, self.buckets[name].now(), weight=weight)
+    def _wake(self) -> None:
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
 
-    def get(self, item: RateItem) -> AbstractBucket:
-        return self.buckets[item.name]
+    def wait(self) -> None:
+        assert self._event is not None
+        self._event.wait()
 
-
-@cache
-def _buckets() -> _BucketsByName:
-    return _BucketsByName()
+    async def wait_async(self) -> None:
+        assert self._future is not None
+        await self._future
 
 
 class SharedRateLimiter:
     """
-    Permits for one endpoint's limit, for threads and event loops of one process.
+    Slots for one endpoint's limit, for the threads and event loops of one process.
 
-    :param name: the limiter's name, unique in the process.
     :param limit: the limit to keep under.
     """
 
-    def __init__(self, name: str, limit: RateLimit) -> None:
-        self.name = name
+    def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
-        calls, window_ms = limit.client_window()
-        buckets = _buckets()
-        buckets.add(name, InMemoryBucket([Rate(calls, window_ms)]))
-        # buffer_ms: pyrate's extra sleep after each wait; our window already has its margin.
-        self._limiter = Limiter(buckets, buffer_ms=1)
+        self._free_at = [0.0] * limit.calls  # a heap of when each free slot may be used (monotonic)
+        self._waiters: deque[_Waiter] = deque()
+        self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Block until a call may be made; return the seconds waited."""
+    def _take(self, loop: asyncio.AbstractEventLoop | None) -> float | _Waiter:
+        """Take the earliest free slot (its time) or, if none is free, join the queue."""
+        with self._lock:
+            if self._free_at and not self._waiters:
+                return heapq.heappop(self._free_at)
+            waiter = _Waiter(loop)
+            self._waiters.append(waiter)
+            return waiter
+
+    def _give_back(self, free_at: float) -> None:
+        """Hand a slot that may be used from ``free_at`` to the first waiter, or keep it."""
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.abandoned:
+                    waiter.hand(free_at)
+                    return
+            heapq.heappush(self._free_at, free_at)
+
+    def _abandon(self, waiter: _Waiter) -> None:
+        """Leave the queue; a slot handed over meanwhile goes to the next waiter."""
+        with self._lock:
+            waiter.abandoned = True
+            handed = waiter.free_at
+        if handed is not None:
+            self._give_back(handed)
+
+    def _release(self, used: bool, free_at: float) -> None:
+        self._give_back(time.monotonic() + self.limit.period_seconds if used else free_at)
+
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """Hold a slot for one call, blocking until it may be made; yields the seconds waited."""
         start = time.monotonic()
-        self._limiter.try_acquire(self.name)
-        return time.monotonic() - start
+        taken = self._take(None)
+        if isinstance(taken, _Waiter):
+            try:
+                taken.wait()
+            except BaseException:
+                self._abandon(taken)
+                raise
+            assert taken.free_at is not None
+            taken = taken.free_at
+        try:
+            time.sleep(max(0.0, taken - time.monotonic()))
+        except BaseException:
+            self._release(False, taken)
+            raise
+        try:
+            yield time.monotonic() - start
+        finally:
+            self._release(True, taken)
 
-    async def acquire_async(self) -> float:
-        """Wait, without blocking the event loop, until a call may be made; return the seconds waited."""
+    @asynccontextmanager
+    async def slot_async(self) -> AsyncIterator[float]:
+        """Hold a slot for one call, waiting without blocking the loop; yields the seconds waited."""
         start = time.monotonic()
-        await self._limiter.try_acquire_async(self.name)
-        return time.monotonic() - start
+        taken = self._take(asyncio.get_running_loop())
+        if isinstance(taken, _Waiter):
+            try:
+                await taken.wait_async()
+            except BaseException:  # cancelled: e.g. the trigger was
+                self._abandon(taken)
+                raise
+            assert taken.free_at is not None
+            taken = taken.free_at
+        try:
+            await asyncio.sleep(max(0.0, taken - time.monotonic()))
+        except BaseException:
+            self._release(False, taken)
+            raise
+        try:
+            yield time.monotonic() - start
+        finally:
+            self._release(True, taken)
 
 
-_limiters: dict[str, SharedRateLimiter] = {}
+_limiters: dict[tuple[str, str, str, RateLimit], SharedRateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 
@@ -88,9 +164,9 @@ def shared_limiter(endpoint: str, limit: RateLimit, *, base_url: str, access_key
     :param base_url: the API base URL.
     :param access_key: the access key ID the calls are signed with.
     """
-    name = f"{endpoint} {base_url} {access_key} {limit.calls}/{limit.period_seconds!r}"
-    limiter = _limiters.get(name)
+    key = (endpoint, base_url, access_key, limit)
+    limiter = _limiters.get(key)
     if limiter is None:
         with _limiters_lock:
-            limiter = _limiters.get(name) or _limiters.setdefault(name, SharedRateLimiter(name, limit))
+            limiter = _limiters.setdefault(key, SharedRateLimiter(limit))
     return limiter

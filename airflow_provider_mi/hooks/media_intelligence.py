@@ -190,10 +190,15 @@ class MediaIntelligenceHook(BaseHook):
         return self.settings.resolve_workspace(workspace_name, self.mi_conn_id)
 
     def _send_once(self, request: ApiRequest) -> dict[str, Any]:
+        limiter = self.settings.limiter(request.endpoint)
+        if limiter is None:
+            return self._exchange(request)
+        with limiter.slot() as waited:  # held until the answer is in: see core.limiter
+            _log_wait(self.log, waited, limiter, request)
+            return self._exchange(request)
+
+    def _exchange(self, request: ApiRequest) -> dict[str, Any]:
         settings = self.settings
-        limiter = settings.limiter(request.endpoint)
-        if limiter is not None:
-            _log_wait(self.log, limiter.acquire(), limiter, request)
         try:
             response = self.session.request(
                 request.method,
@@ -420,12 +425,17 @@ class MediaIntelligenceAsyncHook(BaseHook):
             self._session = None
 
     async def _send_once(self, request: ApiRequest) -> dict[str, Any]:
+        limiter = (await self.get_settings()).limiter(request.endpoint)
+        if limiter is None:
+            return await self._exchange(request)
+        async with limiter.slot_async() as waited:  # held until the answer is in: see core.limiter
+            _log_wait(self.log, waited, limiter, request)
+            return await self._exchange(request)
+
+    async def _exchange(self, request: ApiRequest) -> dict[str, Any]:
         import aiohttp
 
         settings, session = await self.get_settings(), await self._get_session()
-        limiter = settings.limiter(request.endpoint)
-        if limiter is not None:
-            _log_wait(self.log, await limiter.acquire_async(), limiter, request)
         try:
             async with session.request(
                 request.method,

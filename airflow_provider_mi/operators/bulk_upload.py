@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -160,10 +161,11 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
 
     def _upload_all(self, files: list[Path], workspace: str) -> list[FileUpload]:
         self._share_session_between_threads()
+        stop = threading.Event()  # set by the first upload whose credentials are rejected
         results: dict[Path, FileUpload] = {}
         last_report = time.monotonic()
         with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-bulk-upload") as pool:
-            futures = {pool.submit(self._upload_one, path, workspace): path for path in files}
+            futures = {pool.submit(self._upload_one, path, workspace, stop): path for path in files}
             try:
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
@@ -187,13 +189,16 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
         for prefix in ("https://", "http://"):
             session.mount(prefix, HTTPAdapter(pool_maxsize=self.max_concurrency))
 
-    def _upload_one(self, path: Path, workspace: str) -> FileUpload:
+    def _upload_one(self, path: Path, workspace: str, stop: threading.Event) -> FileUpload:
         """Upload one file and say what became of it; only rejected credentials stop the batch."""
+        if stop.is_set():
+            return FileUpload(str(path), UploadState.FAILED, upload_message="not sent: credentials rejected")
         try:
             completion = self.hook.upload_person_thumbnail(workspace, path.name, path.read_bytes())
         except OSError as err:
             return FileUpload(str(path), UploadState.FAILED, upload_message=f"cannot be read: {err.strerror}")
         except MediaIntelligenceAuthenticationError:
+            stop.set()
             raise
         except MediaIntelligenceError as err:
             return FileUpload(str(path), UploadState.FAILED, upload_message=str(err))

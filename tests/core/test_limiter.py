@@ -1,4 +1,4 @@
-"""The shared limiters: permits from threads and event loops, in order, within the limit."""
+"""The shared limiters: slots for threads and event loops, in order, counted from each answer."""
 
 from __future__ import annotations
 
@@ -7,63 +7,138 @@ import bisect
 import threading
 import time
 
+import pytest
+
 from airflow_provider_mi.core.limiter import SharedRateLimiter, shared_limiter
 from airflow_provider_mi.core.rate_limit import RateLimit
 
-#: Small enough for a short test: 1 call per 51 ms windows, at most 10 in any 0.5 s.
-LIMIT = RateLimit(10, 0.5)
+#: Small enough for a short test: at most 4 calls in any 0.3 s.
+LIMIT = RateLimit(4, 0.3)
 
 
-def most_in_any_period(grants: list[float], period: float) -> int:
-    grants = sorted(grants)
-    return max(bisect.bisect_left(grants, start + period) - i for i, start in enumerate(grants))
+def most_in_any_period(times: list[float], period: float) -> int:
+    times = sorted(times)
+    return max(bisect.bisect_left(times, start + period) - i for i, start in enumerate(times))
 
 
 def test_threads_and_an_event_loop_share_one_limit():
-    limiter = SharedRateLimiter("test threads and loop", LIMIT)
-    grants: list[float] = []
+    limiter = SharedRateLimiter(LIMIT)
+    starts: list[float] = []
+
+    def call() -> None:
+        with limiter.slot():
+            starts.append(time.monotonic())
+            time.sleep(0.01)
 
     def take(times: int) -> None:
         for _ in range(times):
-            limiter.acquire()
-            grants.append(time.monotonic())
+            call()
 
     async def take_async(times: int) -> None:
         async def one() -> None:
-            await limiter.acquire_async()
-            grants.append(time.monotonic())
+            async with limiter.slot_async():
+                starts.append(time.monotonic())
+                await asyncio.sleep(0.01)
 
         await asyncio.gather(*(one() for _ in range(times)))
 
-    threads = [threading.Thread(target=take, args=(5,)) for _ in range(2)]
+    threads = [threading.Thread(target=take, args=(4,)) for _ in range(2)]
     for thread in threads:
         thread.start()
-    asyncio.run(take_async(10))
+    asyncio.run(take_async(8))
     for thread in threads:
         thread.join()
-    assert len(grants) == 20
-    assert most_in_any_period(grants, LIMIT.period_seconds) <= LIMIT.calls
+    assert len(starts) == 16
+    assert most_in_any_period(starts, LIMIT.period_seconds) <= LIMIT.calls
+
+
+def test_a_slot_is_free_again_one_period_after_the_answer_not_the_permit():
+    limiter = SharedRateLimiter(RateLimit(1, 0.2))
+    with limiter.slot():
+        time.sleep(0.3)  # a slow call: longer than the period
+        answered = time.monotonic()
+    with limiter.slot():
+        assert time.monotonic() >= answered + 0.2
 
 
 def test_async_waiters_are_served_in_order():
-    limiter = SharedRateLimiter("test order", LIMIT)
+    limiter = SharedRateLimiter(RateLimit(2, 0.05))
     served: list[int] = []
 
     async def wait(number: int) -> None:
-        await limiter.acquire_async()
-        served.append(number)
+        async with limiter.slot_async():
+            served.append(number)
 
     async def main() -> None:
-        await asyncio.gather(*(wait(number) for number in range(15)))
+        await asyncio.gather(*(wait(number) for number in range(12)))
 
     asyncio.run(main())
-    assert served == list(range(15))
+    assert served == list(range(12))
 
 
-def test_acquire_reports_the_wait():
-    limiter = SharedRateLimiter("test wait", RateLimit(1, 0.2))
-    assert limiter.acquire() < 0.2  # the first permit is free
-    assert limiter.acquire() > 0.1  # the second waits for the window (0.204 s) to pass
+def test_the_wait_is_reported():
+    limiter = SharedRateLimiter(RateLimit(1, 0.2))
+    with limiter.slot() as waited:
+        assert waited < 0.2  # the first slot is free at once
+    with limiter.slot() as waited:
+        assert waited > 0.1  # the second waits a period after the first call's answer
+
+
+def test_a_failed_call_still_counts():
+    limiter = SharedRateLimiter(RateLimit(1, 0.2))
+    with pytest.raises(RuntimeError), limiter.slot():
+        raise RuntimeError("the request failed after it was sent")
+    with limiter.slot() as waited:
+        assert waited > 0.1
+
+
+def test_a_cancelled_waiter_loses_no_slot():
+    limiter = SharedRateLimiter(RateLimit(1, 0.05))
+
+    async def main() -> list[str]:
+        done: list[str] = []
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def holder() -> None:
+            async with limiter.slot_async():
+                holding.set()
+                await release.wait()
+            done.append("holder")
+
+        async def waiter(name: str) -> None:
+            async with limiter.slot_async():
+                done.append(name)
+
+        first = asyncio.create_task(holder())
+        await holding.wait()
+        cancelled = asyncio.create_task(waiter("cancelled"))
+        later = asyncio.create_task(waiter("later"))
+        await asyncio.sleep(0.01)
+        cancelled.cancel()
+        release.set()
+        await asyncio.wait_for(asyncio.gather(first, later), timeout=5)
+        assert cancelled.cancelled()
+        # Both slots ever handed out are back: two more calls go through.
+        await asyncio.wait_for(asyncio.gather(waiter("again-1"), waiter("again-2")), timeout=5)
+        return done
+
+    assert asyncio.run(main()) == ["holder", "later", "again-1", "again-2"]
+
+
+def test_a_waiter_cancelled_before_its_call_gives_the_slot_back_unused():
+    limiter = SharedRateLimiter(RateLimit(1, 30.0))
+
+    async def main() -> float:
+        async with limiter.slot_async():
+            pass  # the only slot is now free in 30 s
+        task = asyncio.create_task(limiter.slot_async().__aenter__())
+        await asyncio.sleep(0.01)
+        task.cancel()  # while it sleeps until the slot is free: the call was never made
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return limiter._free_at[0] - time.monotonic()
+
+    assert 29 < asyncio.run(main()) <= 30  # not pushed a further 30 s out
 
 
 def test_shared_limiter_is_one_per_endpoint_host_key_and_limit():
@@ -73,6 +148,6 @@ def test_shared_limiter_is_one_per_endpoint_host_key_and_limit():
         shared_limiter("presigned_url", LIMIT, base_url="http://127.0.0.1:9", access_key="a"),
         shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:8", access_key="a"),
         shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="b"),
-        shared_limiter("complete_upload", RateLimit(20, 0.5), base_url="http://127.0.0.1:9", access_key="a"),
+        shared_limiter("complete_upload", RateLimit(20, 0.3), base_url="http://127.0.0.1:9", access_key="a"),
     ]
     assert len({id(first), *map(id, others)}) == 5

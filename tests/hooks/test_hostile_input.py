@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 import requests
+from airflow.providers.common.compat.sdk import AirflowFailException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -69,10 +70,17 @@ def nothing_sent(
 
 
 def refused(call: Callable[[], Any], *fragments: str) -> str:
-    """Run ``call`` expecting an InvalidParameterError whose message has every fragment."""
-    with pytest.raises(InvalidParameterError) as caught:
+    """
+    Run ``call`` expecting an InvalidParameterError whose message has every fragment; the operators
+    raise it as an AirflowFailException (no retries), caused by the InvalidParameterError.
+    """
+    with pytest.raises((InvalidParameterError, AirflowFailException)) as caught:
         call()
-    message = str(caught.value)
+    error = caught.value
+    assert isinstance(
+        error if isinstance(error, InvalidParameterError) else error.__cause__, InvalidParameterError
+    )
+    message = str(error)
     for fragment in fragments:
         assert fragment in message
     return message
