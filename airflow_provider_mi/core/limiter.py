@@ -115,7 +115,8 @@ class SharedRateLimiter:
             assert taken.free_at is not None
             taken = taken.free_at
         try:
-            time.sleep(max(0.0, taken - time.monotonic()))
+            if (delay := taken - time.monotonic()) > 0:
+                time.sleep(delay)
         except BaseException:
             self._release(False, taken)
             raise
@@ -138,7 +139,8 @@ class SharedRateLimiter:
             assert taken.free_at is not None
             taken = taken.free_at
         try:
-            await asyncio.sleep(max(0.0, taken - time.monotonic()))
+            if (delay := taken - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
         except BaseException:
             self._release(False, taken)
             raise

@@ -105,6 +105,7 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
 
     async def _check(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent | None:
         """Check once: return the event if the upload is terminal, ``None`` to keep waiting."""
+        previous = self._last_status
         try:
             completion = await hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
         except MediaIntelligenceError as err:
@@ -113,14 +114,16 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
             self._last_status = f"transient error ({err})"
             self.log.warning("Checking thumbnail %r failed, will check again: %s", self.thumbnail_key, err)
             return None
-        self._last_status = completion.describe()
+        status = self._last_status = completion.describe()
         state = completion.state(self.waiting_reasons)
         if state is UploadState.COMPLETED:
-            return self._event(SUCCESS, completion.describe(), completion.to_api_dict())
+            return self._event(SUCCESS, status, completion.to_api_dict())
         if state is UploadState.FAILED:
             return self._event(FAILED, completion.failure_message(), completion.to_api_dict())
         if completion.status is None:
-            self.log.warning("Unknown upload status %s; waiting", completion.describe())
+            self.log.warning("Unknown upload status %s; waiting", status)
+        elif status != previous:  # thousands of triggers may wait at once: say each new status once
+            self.log.info("Still waiting: %s", status)
         else:
-            self.log.info("Still waiting: %s", completion.describe())
+            self.log.debug("Still waiting: %s", status)
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import time
 
 import aiohttp
@@ -194,3 +195,15 @@ def test_many_triggers_wait_for_their_turn_instead_of_drawing_429s(mi_emulator, 
 def test_a_trigger_built_directly_refuses_a_busy_loop(poke_interval):
     with pytest.raises(InvalidParameterError, match="poke_interval must be a positive number"):
         make_trigger(poke_interval=poke_interval)
+
+
+def test_says_each_new_status_once_at_info(mi_emulator, caplog, capfd):
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(), hidden_checks=4)
+    caplog.set_level(logging.INFO)
+    [event] = events(make_trigger())
+    assert event["status"] == "success"
+    records = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    printed = [line for line in capfd.readouterr().out.splitlines() if "[info" in line or "[debug" in line]
+    logged = records or printed  # Airflow 2 logs through logging, Airflow 3 prints with structlog
+    assert sum("Still waiting" in line for line in logged) == 1
+    assert len(mi_emulator.state.requests_to("complete")) == 5
