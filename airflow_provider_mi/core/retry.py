@@ -8,6 +8,7 @@ and a total time budget. Everything else fails at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -62,12 +63,14 @@ class LoggerLike(Protocol):
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
-def retry_arguments(policy: RetryPolicy, logger: LoggerLike) -> dict[str, Any]:
+def retry_arguments(policy: RetryPolicy, logger: LoggerLike, spent_seconds: float = 0.0) -> dict[str, Any]:
     """
     Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``.
 
     :param policy: the bounds to apply.
     :param logger: where each retry is announced.
+    :param spent_seconds: time the call already took before tenacity started (see
+        :func:`replaying`), taken from the budget.
     """
 
     def announce(retry_state: tenacity.RetryCallState) -> None:
@@ -84,8 +87,28 @@ def retry_arguments(policy: RetryPolicy, logger: LoggerLike) -> dict[str, Any]:
     return {
         "retry": tenacity.retry_if_exception(is_retryable),
         "stop": tenacity.stop_after_attempt(policy.max_attempts)
-        | tenacity.stop_before_delay(policy.budget_seconds),
+        | tenacity.stop_before_delay(max(0.0, policy.budget_seconds - spent_seconds)),
         "wait": _WaitRetryAfterOrBackoff(policy),
         "before_sleep": announce,
         "reraise": True,
     }
+
+
+def replaying(failure: BaseException) -> Callable[[], None]:
+    """
+    Return a function that raises ``failure`` on its first call only.
+
+    The hooks make a call's first attempt outside tenacity, since most calls succeed at once and
+    need none of its machinery; when that attempt fails with a retryable error, they start
+    tenacity and replay the failure as its first attempt, so that attempt counts, waits, the
+    budget (with ``spent_seconds``) and the announcements are exactly as if tenacity had made it.
+
+    :param failure: the first attempt's error.
+    """
+    pending = [failure]
+
+    def raise_once() -> None:
+        if pending:
+            raise pending.pop()
+
+    return raise_once

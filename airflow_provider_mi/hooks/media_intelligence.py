@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from airflow_provider_mi.core.responses import (
     parse_completion,
     parse_presigned_upload,
 )
-from airflow_provider_mi.core.retry import LoggerLike, retry_arguments
+from airflow_provider_mi.core.retry import LoggerLike, is_retryable, replaying, retry_arguments
 from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
@@ -219,8 +220,17 @@ class MediaIntelligenceHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
+        started = time.monotonic()
+        try:
+            return self._send_once(request)
+        except MediaIntelligenceError as err:
+            if not is_retryable(err):
+                raise
+            first_failure = replaying(err)
+        spent = time.monotonic() - started
+        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, spent)):
             with attempt:
+                first_failure()
                 return self._send_once(request)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
@@ -456,9 +466,18 @@ class MediaIntelligenceAsyncHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        settings = await self.get_settings()
-        async for attempt in tenacity.AsyncRetrying(**retry_arguments(settings.retry, self.log)):
+        started = time.monotonic()
+        try:
+            return await self._send_once(request)
+        except MediaIntelligenceError as err:
+            if not is_retryable(err):
+                raise
+            first_failure = replaying(err)
+        spent = time.monotonic() - started
+        policy = (await self.get_settings()).retry
+        async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, spent)):
             with attempt:
+                first_failure()
                 return await self._send_once(request)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
