@@ -32,26 +32,26 @@ def _task_name(task_id: str, map_index: int) -> str:
     return task_id if map_index < 0 else f"{task_id}[{map_index}]"
 
 
-def task_states(airflow_home: Path, dag_id: str) -> dict[str, str | None]:
-    """Return ``{task_id (or task_id[map_index]): state}`` of the latest run of ``dag_id``."""
+def _task_instance_column(airflow_home: Path, dag_id: str, column: str) -> dict[str, Any]:
+    """Return ``{task_id (or task_id[map_index]): column}`` of the latest run of ``dag_id``."""
+    assert column in {"state", "try_number"}
     with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
         run_id = _latest_run_id(db, dag_id)
         rows = db.execute(
-            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            f"SELECT task_id, map_index, {column} FROM task_instance WHERE dag_id = ? AND run_id = ?",
             (dag_id, run_id),
         ).fetchall()
-    return {_task_name(task_id, map_index): state for task_id, map_index, state in rows}
+    return {_task_name(task_id, map_index): value for task_id, map_index, value in rows}
+
+
+def task_states(airflow_home: Path, dag_id: str) -> dict[str, str | None]:
+    """Return ``{task_id (or task_id[map_index]): state}`` of the latest run of ``dag_id``."""
+    return _task_instance_column(airflow_home, dag_id, "state")
 
 
 def try_numbers(airflow_home: Path, dag_id: str) -> dict[str, int]:
     """Return ``{task_id (or task_id[map_index]): try_number}`` of the latest run of ``dag_id``."""
-    with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
-        run_id = _latest_run_id(db, dag_id)
-        rows = db.execute(
-            "SELECT task_id, map_index, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?",
-            (dag_id, run_id),
-        ).fetchall()
-    return {_task_name(task_id, map_index): try_number for task_id, map_index, try_number in rows}
+    return _task_instance_column(airflow_home, dag_id, "try_number")
 
 
 def return_values(airflow_home: Path, dag_id: str) -> dict[str, Any]:

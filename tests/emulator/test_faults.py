@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
+from emulator_command import emulator_command
 
 from airflow_provider_mi.core import endpoints
 from airflow_provider_mi.core.signing import signed_headers
@@ -171,26 +168,9 @@ def test_a_truncated_empty_answer_is_still_cut_short(http: requests.Session) -> 
 def test_command_line_scripts_faults(http: requests.Session, tmp_path) -> None:
     script = tmp_path / "faults.json"
     script.write_text(json.dumps([{"endpoint": "complete", "fault": "no-result"}]))
-    command = [sys.executable, "-m", "airflow_provider_mi.emulator", "--fault", "complete:503:2"]
-    command += ["--fault", "complete:429=3", "--faults", str(script)]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    stdout, stderr = process.stdout, process.stderr
-    assert stdout is not None and stderr is not None
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        printed = [lines.get(timeout=30) for _ in range(5)]
+    args = ["--fault", "complete:503:2", "--fault", "complete:429=3", "--faults", str(script)]
+    with emulator_command(*args) as command:
+        printed = [command.next_line() for _ in range(5)]
         url = printed[0].rsplit(" ", 1)[1].strip()
         assert printed[2:] == [
             "Scripted faults on complete: 503, 503\n",
@@ -202,14 +182,7 @@ def test_command_line_scripts_faults(http: requests.Session, tmp_path) -> None:
         assert answers[2].headers["Retry-After"] == "3"
         assert "result" not in answers[3].json()
         assert answers[4].json()["result"]["uploadStatus"] == "FAILED"
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-        stdout.close()
-        stderr.close()
+        assert command.stop() == 0
 
 
 def test_command_line_refuses_a_bad_fault() -> None:

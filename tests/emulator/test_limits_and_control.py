@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import queue
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from emulator_command import emulator_command
 from PIL import Image
 
 from airflow_provider_mi.core import endpoints
@@ -323,26 +319,9 @@ def test_command_line_refuses_bad_limits(capsys, argv: list[str], problem: str) 
 
 
 def test_command_line_rate_limits_and_latency(http) -> None:
-    command = [sys.executable, "-m", "airflow_provider_mi.emulator", "--rate-limit", "complete=1/60"]
-    command += ["--rate-limit", "presigned_url=50/1", "--latency", "0.2"]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    stdout, stderr = process.stdout, process.stderr
-    assert stdout is not None and stderr is not None
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        printed = [lines.get(timeout=30) for _ in range(5)]
+    args = ["--rate-limit", "complete=1/60", "--rate-limit", "presigned_url=50/1", "--latency", "0.2"]
+    with emulator_command(*args) as command:
+        printed = [command.next_line() for _ in range(5)]
         url = printed[0].rsplit(" ", 1)[1].strip()
         assert printed[2:] == [
             "Rate limit on complete: 1 calls per 60 s\n",
@@ -355,11 +334,4 @@ def test_command_line_rate_limits_and_latency(http) -> None:
         assert call(http, url).status_code == 429
         assert call(http, url, PRESIGN).status_code == 200
         assert stats(http, url)["throttled"] == {"presigned-url": 0, "complete": 1}
-        process.terminate()
-        assert process.wait(timeout=TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-        stdout.close()
-        stderr.close()
+        assert command.stop() == 0

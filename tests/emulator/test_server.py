@@ -6,12 +6,6 @@ import base64
 import io
 import json
 import math
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,6 +13,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
+from emulator_command import emulator_command
 from PIL import Image
 
 from airflow_provider_mi.core import endpoints
@@ -359,35 +354,10 @@ def test_url_is_unavailable_when_stopped():
 # --- the command line -----------------------------------------------------------------------------
 
 
-def test_command_line_prints_url_and_connection_and_stops_on_sigterm(http, tmp_path):
-    stderr_path = tmp_path / "stderr.txt"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_mi.emulator", "--port", "0", "--workspace", "cli-ws"],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    lines: queue.Queue[str] = queue.Queue()
-    stdout = process.stdout
-    assert stdout is not None
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-
-    def next_line(timeout: float) -> str:
-        try:
-            return lines.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail(f"the emulator printed nothing; stderr: {stderr_path.read_text()!r}")
-
-    try:
-        first = next_line(30)
-        second = next_line(TIMEOUT)
+def test_command_line_prints_url_and_connection_and_stops_on_sigterm(http):
+    with emulator_command("--port", "0", "--workspace", "cli-ws") as command:
+        first = command.next_line()
+        second = command.next_line(TIMEOUT)
         assert first.startswith("Media Intelligence emulator listening on http://127.0.0.1:")
         url = first.rsplit(" ", 1)[1].strip()
         prefix = "export AIRFLOW_CONN_NCP_MI_DEFAULT='"
@@ -405,10 +375,4 @@ def test_command_line_prints_url_and_connection_and_stops_on_sigterm(http, tmp_p
         assert response.status_code == 200
         assert response.json()["code"] == "0"
 
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=TIMEOUT) == 0, stderr_path.read_text()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-        stdout.close()
+        assert command.stop() == 0
