@@ -67,8 +67,19 @@ def find_images(sources: str | Iterable[str]) -> list[Path]:
     :param sources: a folder (its images: jpg, jpeg, png, webp, not recursive), a glob pattern
         (``**`` recurses), a file path, or a list of those.
     """
+    listed = [sources] if isinstance(sources, str) else sources
+    if not isinstance(listed, (list, tuple)) or not all(isinstance(source, str) for source in listed):
+        raise InvalidParameterError(
+            f"sources is {sources!r}; give a folder, a glob pattern or a file path (a string), or a list "
+            "of those."
+        )
+    if any(not source.strip() for source in listed):
+        # Path("") is the current directory: a template that rendered to nothing must not upload it.
+        raise InvalidParameterError(
+            f"sources {sources!r} has an empty entry; name a folder, pattern or file."
+        )
     found: set[Path] = set()
-    for source in [sources] if isinstance(sources, str) else sources:
+    for source in listed:
         path = Path(source).expanduser()
         if path.is_dir():
             matches = [child for child in path.iterdir() if child.suffix.lower() in IMAGE_SUFFIXES]

@@ -98,16 +98,28 @@ def test_uploads_the_api_does_not_see_yet_are_waiting_not_failed(mi_emulator, fo
     }
 
 
+def _formatted(sources, folder):
+    if isinstance(sources, str):
+        return sources.format(folder=folder)
+    if isinstance(sources, list):
+        return [_formatted(source, folder) for source in sources]
+    return sources
+
+
 @pytest.mark.parametrize(
     ("sources", "workspace", "message"),
     [
         ("{folder}/nothing-*.png", WORKSPACE, "matched no file"),
         ("{folder}", "Not_A/Workspace", "workspace"),
+        ("", WORKSPACE, "has an empty entry"),
+        (["{folder}", " "], WORKSPACE, "has an empty entry"),
+        (42, WORKSPACE, "sources is 42; give a folder"),
+        ([b"/data"], WORKSPACE, "give a folder, a glob pattern or a file path"),
     ],
 )
 def test_bad_input_is_refused_before_any_request(mi_emulator, folder, sources, workspace, message):
     with pytest.raises(AirflowFailException, match=message) as failure:  # no retry: it cannot help
-        bulk(sources.format(folder=folder), workspace_name=workspace).execute(context={})
+        bulk(_formatted(sources, folder), workspace_name=workspace).execute(context={})
     assert isinstance(failure.value.__cause__, InvalidParameterError)
     assert mi_emulator.state.requests == []
 
