@@ -105,7 +105,8 @@ def run_client(
     """
     Run ``python -m module --out FILE *args`` and return the JSON it wrote to FILE.
 
-    The client's stdout and stderr (where Airflow may log) go to a file, shown if it fails.
+    The client's stdout and stderr (where Airflow may log) go to a file, shown if it fails, with
+    the end of any other ``.log`` file it wrote beside ``FILE``.
     """
     with tempfile.TemporaryDirectory(prefix="mi-bench-") as tmp:
         out, log = Path(tmp) / "result.json", Path(tmp) / "client.log"
@@ -123,6 +124,9 @@ def run_client(
             except subprocess.TimeoutExpired:
                 raise BenchmarkError(f"{module} took more than {timeout:g} s:\n{_tail(log)}") from None
         if completed.returncode != 0 or not out.exists():
-            raise BenchmarkError(f"{module} failed (exit {completed.returncode}):\n{_tail(log)}")
+            # A client logging as under Airflow writes its traceback to its own log beside --out.
+            logs = [log, *sorted(path for path in Path(tmp).glob("*.log") if path != log)]
+            tails = "\n".join(f"{path.name}:\n{_tail(path, 10)}" for path in logs)
+            raise BenchmarkError(f"{module} failed (exit {completed.returncode}):\n{tails}")
         result: dict[str, Any] = json.loads(out.read_text())
         return result

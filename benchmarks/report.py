@@ -201,7 +201,7 @@ def table(document: dict[str, Any]) -> str:
         if entry.get("status") == NOT_YET_MEASURED:
             measured_text = "pending phase 2"
         else:
-            measured_text = _sides_text(entry) or entry.get("reason", "")[:80]
+            measured_text = _sides_text(entry) or (entry.get("reason", "").splitlines() or [""])[0][:80]
         rows.append(
             (
                 f"`{key}`",

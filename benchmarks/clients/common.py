@@ -67,10 +67,30 @@ def rss_bytes() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-#: A client-side completion limit (calls per minute) far above what any figure sends: the limiter
-#: gives every permit at once (its bookkeeping is still paid), so figures that measure the cost of
-#: a call or a poll measure that, not waits under the API's 1000 per minute.
-UNBINDING_CALLS_PER_MINUTE = 6_000_000
+#: A client-side completion limit far above what figures 1 and 2 send, so their limiter never
+#: waits (its bookkeeping is still paid). The limiter keeps N slots, each held from a call's permit
+#: until one period (60 s here, not time-scaled) after its answer, so it waits only once more than
+#: N calls were made within 60 s plus a call's time. No process of those figures makes that many in
+#: all: signed_call's makes 2 x (30 + 12 x 300) = 7260 hook calls, each trigger process of
+#: ``triggers`` about 1000 x (2 + 2 + 10 s) / 2 s = 7000 polls. N is a list of N floats in memory,
+#: so it is not set absurdly high either.
+UNBINDING_CALLS_PER_MINUTE = 50_000
+
+
+def count_completions_per(seconds: float) -> None:
+    """
+    Make the completion limit's extra count calls per ``seconds`` instead of per minute.
+
+    The rate-limit figures run time faster than production (the emulator allows 1000 completions
+    per 6 s); the client must then count its calls over the same period. This patches the
+    provider's public table ``settings.RATE_LIMIT_EXTRAS`` in this process; call it before any hook
+    reads its connection.
+    """
+    from airflow_provider_mi.core import settings
+    from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD
+
+    extra, _ = settings.RATE_LIMIT_EXTRAS[COMPLETE_UPLOAD]
+    settings.RATE_LIMIT_EXTRAS[COMPLETE_UPLOAD] = (extra, seconds)
 
 
 def mi_connection_json(url: str) -> str:

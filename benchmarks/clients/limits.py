@@ -1,11 +1,13 @@
 """
-Instruments for the rate-limit figures: when the client's limiter gave permits, when calls ended.
+Instruments for the rate-limit figures: when the client's limiter gave slots, when calls ended.
 
-:func:`instrument` wraps, in the measuring process only, the shared limiter's ``acquire`` methods
-and both hooks' ``_send_once`` (one HTTP attempt each) to note the ``time.monotonic()`` of every
-permit and of every attempt's answer: admitted, throttled (429) or failed otherwise. The monotonic
-clock is the machine's, so the times compare with the emulator samples taken by another process.
-Nothing of the provider is changed but these wrappers, which add a list append per event.
+:func:`instrument` wraps, in the measuring process only, the shared limiter's ``slot`` and
+``slot_async`` context managers and both hooks' ``_send_once`` (one HTTP attempt each) to note the
+``time.monotonic()`` of every permit (the limiter let the call go), of every release (just before
+the limiter frees the slot, one period later) and of every attempt's answer: admitted, throttled
+(429) or failed otherwise. The monotonic clock is the machine's, so the times compare with the
+emulator samples taken by another process. Nothing of the provider is changed but these wrappers,
+which add a generator layer and a few list appends per call.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,31 +29,36 @@ class Recorder:
     answered: list[float] = field(default_factory=list)
     throttled: list[float] = field(default_factory=list)
     failed: list[tuple[float, str]] = field(default_factory=list)
-    #: Per attempt: its permit's time, its answer's time, whether the answer was a 429, whether
-    #: the async hook made it.
-    attempts: list[tuple[float, float, bool, bool]] = field(default_factory=list)
-    #: The permit of the attempt under way in this thread or task.
-    permit: contextvars.ContextVar[float] = field(
-        default_factory=lambda: contextvars.ContextVar("permit", default=0.0)
+    #: Per attempt: its permit, its slot's release, its answer, whether the answer was a 429,
+    #: whether the async hook made it.
+    attempts: list[tuple[float, float, float, bool, bool]] = field(default_factory=list)
+    #: The permit and release of the attempt under way in this thread or task.
+    slot: contextvars.ContextVar[tuple[float, float]] = field(
+        default_factory=lambda: contextvars.ContextVar("slot", default=(0.0, 0.0))
     )
 
     def note_permit(self) -> None:
         now = time.monotonic()
         self.permits.append(now)
-        self.permit.set(now)
+        self.slot.set((now, 0.0))
+
+    def note_release(self) -> None:
+        self.slot.set((self.slot.get()[0], time.monotonic()))
 
     def note_answer(self, asynchronous: bool) -> None:
         now = time.monotonic()
         self.answered.append(now)
-        self.attempts.append((self.permit.get(), now, False, asynchronous))
+        self.attempts.append((*self.slot.get(), now, False, asynchronous))
+        self.slot.set((0.0, 0.0))  # an attempt without a limiter (another endpoint) gets none
 
     def note_error(self, err: BaseException, asynchronous: bool) -> None:
         now = time.monotonic()
         if getattr(err, "status", None) == 429:
             self.throttled.append(now)
-            self.attempts.append((self.permit.get(), now, True, asynchronous))
+            self.attempts.append((*self.slot.get(), now, True, asynchronous))
         else:
             self.failed.append((now, f"{type(err).__name__}: {err}"[:300]))
+        self.slot.set((0.0, 0.0))
 
     def result(self) -> dict[str, Any]:
         """The events as JSON values (times rounded to 0.1 ms)."""
@@ -60,7 +69,8 @@ class Recorder:
             "failures": [[round(at, 4), text] for at, text in self.failed[:20]],
             "failure_count": len(self.failed),
             "attempts": [
-                [round(permit, 4), round(answer, 4), *flags] for permit, answer, *flags in self.attempts
+                [round(permit, 4), round(release, 4), round(answer, 4), *flags]
+                for permit, release, answer, *flags in self.attempts
             ],
         }
 
@@ -71,20 +81,28 @@ def instrument() -> Recorder:
     from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
 
     recorder = Recorder()
-    acquire, acquire_async = SharedRateLimiter.acquire, SharedRateLimiter.acquire_async
+    slot, slot_async = SharedRateLimiter.slot, SharedRateLimiter.slot_async
     send_sync, send_async = MediaIntelligenceHook._send_once, MediaIntelligenceAsyncHook._send_once
 
-    @functools.wraps(acquire)
-    def timed_acquire(self: SharedRateLimiter) -> float:
-        waited = acquire(self)
-        recorder.note_permit()
-        return waited
+    @functools.wraps(slot)
+    @contextmanager
+    def timed_slot(self: SharedRateLimiter) -> Iterator[float]:
+        with slot(self) as waited:
+            recorder.note_permit()
+            try:
+                yield waited
+            finally:
+                recorder.note_release()
 
-    @functools.wraps(acquire_async)
-    async def timed_acquire_async(self: SharedRateLimiter) -> float:
-        waited = await acquire_async(self)
-        recorder.note_permit()
-        return waited
+    @functools.wraps(slot_async)
+    @asynccontextmanager
+    async def timed_slot_async(self: SharedRateLimiter) -> AsyncIterator[float]:
+        async with slot_async(self) as waited:
+            recorder.note_permit()
+            try:
+                yield waited
+            finally:
+                recorder.note_release()
 
     @functools.wraps(send_sync)
     def timed_send(self: MediaIntelligenceHook, request: Any) -> dict[str, Any]:
@@ -106,8 +124,8 @@ def instrument() -> Recorder:
         recorder.note_answer(asynchronous=True)
         return result
 
-    SharedRateLimiter.acquire = timed_acquire  # type: ignore[method-assign]
-    SharedRateLimiter.acquire_async = timed_acquire_async  # type: ignore[method-assign]
+    SharedRateLimiter.slot = timed_slot  # type: ignore[method-assign]
+    SharedRateLimiter.slot_async = timed_slot_async  # type: ignore[method-assign]
     MediaIntelligenceHook._send_once = timed_send  # type: ignore[method-assign]
     MediaIntelligenceAsyncHook._send_once = timed_send_async  # type: ignore[method-assign]
     return recorder

@@ -7,8 +7,9 @@ share the loop's async hook and the process's limiter, which the emulator's limi
 every trigger has polled at least once and ``--settle`` more seconds have passed, the RSS growth
 since before the first trigger was made is taken; then ``POST /_emulator/complete-all`` flips
 every key, and the time from the flip to each trigger's event is taken, until all have fired or
-``--deadline`` seconds have passed. The limiter's permits and every attempt's answer are timed
-(:mod:`benchmarks.clients.limits`).
+``--deadline`` seconds have passed. The limiter's slots and every attempt's answer are timed
+(:mod:`benchmarks.clients.limits`). ``--minute-seconds`` sets the period the
+``complete_calls_per_minute`` extra counts over.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.clients.common import WORKSPACE, configure_airflow_logging, parser, rss_bytes, write_result
+from benchmarks.clients.common import (
+    WORKSPACE,
+    configure_airflow_logging,
+    count_completions_per,
+    parser,
+    rss_bytes,
+    write_result,
+)
 from benchmarks.clients.limits import instrument
 from benchmarks.emulator import control
 
@@ -119,7 +127,14 @@ def main() -> None:
     args.add_argument("--warm-key", required=True, help="a ready key for the warm-up trigger")
     args.add_argument("--settle", type=float, default=2.0, help="seconds after all polled, before the flip")
     args.add_argument("--deadline", type=float, default=180.0, help="give up waiting after this long")
+    args.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=60.0,
+        help="the period the complete_calls_per_minute extra counts its calls over (time-scaled figures)",
+    )
     options = args.parse_args()
+    count_completions_per(options.minute_seconds)
     configure_airflow_logging(Path(options.out).with_suffix(".airflow.log"))
     import aiohttp  # noqa: F401 - imported before the baseline
 

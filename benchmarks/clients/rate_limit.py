@@ -8,7 +8,8 @@ triggerer does, a new one taking the place of each that fired. Every key is read
 on the emulator), so each trigger makes one call and fires. All take the next key from one pool of
 ``--calls`` keys, so the total is fixed and the faster side makes more of them. They start
 together, after the modules are imported and the hooks have read the connection. The limiter's
-permits and every attempt's answer are timed (:mod:`benchmarks.clients.limits`).
+slots and every attempt's answer are timed (:mod:`benchmarks.clients.limits`).
+``--minute-seconds`` sets the period the ``complete_calls_per_minute`` extra counts over.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.clients.common import WORKSPACE, configure_airflow_logging, parser, write_result
+from benchmarks.clients.common import (
+    WORKSPACE,
+    configure_airflow_logging,
+    count_completions_per,
+    parser,
+    write_result,
+)
 from benchmarks.clients.limits import instrument
 
 
@@ -83,7 +90,14 @@ def main() -> None:
     args.add_argument("--triggers", type=int, default=200)
     args.add_argument("--calls", type=int, default=3000)
     args.add_argument("--prefix", required=True, help="the keys are PREFIX-0 ... PREFIX-(calls-1)")
+    args.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=60.0,
+        help="the period the complete_calls_per_minute extra counts its calls over (time-scaled figures)",
+    )
     options = args.parse_args()
+    count_completions_per(options.minute_seconds)
     configure_airflow_logging(Path(options.out).with_suffix(".airflow.log"))
     import aiohttp  # noqa: F401 - imported before the start
 

@@ -16,8 +16,9 @@ from benchmarks.emulator import COMPLETE, StatsSampler, emulator, stats, store_t
 from benchmarks.figures.throttling import (
     PERIOD_S,
     TIME_SCALE,
-    client_calls_per_minute,
-    client_window,
+    client_args,
+    client_limiter,
+    client_per_minute,
     limiter_diagnosis,
 )
 from benchmarks.processes import run_client
@@ -48,23 +49,26 @@ METHOD = (
     "The emulator (another process) enforces {limit_calls} completions per {period:g} s (the API's "
     "{limit_calls} per minute, time divided by {scale}) with a strict sliding-window log, answering "
     "429 beyond it, and holds the {triggers} keys hidden (completion answers FILE_NOT_EXIST). One "
-    "client process, connection extra complete_calls_per_minute={client_per_minute} (its limiter "
-    "keeps at most {window_calls} calls in any {window_s:g} s), runs {triggers} "
-    "PersonThumbnailUploadTriggers (poke_interval {interval:g} s) in one asyncio loop, each run() "
-    "consumed by its own task as the triggerer does, all started at once; they share the loop's async "
-    "hook and the process's limiter, which they saturate. Memory: RSS {settle:g} s after every trigger "
-    "has had an answer to its first poll, minus RSS before the first trigger was made (one trigger run "
-    "to its event before, for the lazy imports), per trigger. Then POST /_emulator/complete-all flips "
-    "every key at once; drain = from just before that POST to the last trigger's event. Minimum = the "
-    "least time in which the emulator's sliding window could admit {triggers} calls from the flip on, "
-    "given the calls it had admitted in the period before the flip (placed at their permits, which "
-    "precede their arrival, so this errs towards a shorter minimum); {average:g} s ({triggers} calls "
-    "at the limit's average rate) if its window had room for them all. With the window full at the "
-    "flip, that minimum lies between {low:g} and {high:g} s depending on when the window's calls were "
-    "admitted: this client sends its quota in bursts, so the flip may fall just before a burst or "
-    "just after one, and the average-rate minimum (details.vs_average_rate_minimum) can be beaten. "
-    "Ratio = drain / minimum. 429s: the emulator's "
-    "throttled count over the whole run (the hook retries them)."
+    "client process, connection extra complete_calls_per_minute={client_per_minute}, counted over "
+    "{period:g} s in that process (settings.RATE_LIMIT_EXTRAS patched at its start), so its limiter "
+    "keeps {limiter}; it runs {triggers} PersonThumbnailUploadTriggers (poke_interval {interval:g} s) "
+    "in one asyncio loop, each run() consumed by its own task as the triggerer does, all started at "
+    "once; they share the loop's async hook and the process's limiter, which they saturate. Memory: "
+    "RSS {settle:g} s after every trigger has had an answer to its first poll, minus RSS before the "
+    "first trigger was made (one trigger run to its event before, for the lazy imports), per "
+    "trigger. Then POST /_emulator/complete-all flips every key at once; drain = from just before "
+    "that POST to the last trigger's event. Minimum = the least time in which the emulator's sliding "
+    "window could admit {triggers} calls from the flip on, given the calls it had admitted in the "
+    "period before the flip (placed at their permits, which precede their arrival, so this errs "
+    "towards a shorter minimum); {average:g} s ({triggers} calls at the limit's average rate) if its "
+    "window had room for them all. With the window full at the flip, that minimum lies between "
+    "{low:g} and {high:g} s depending on when the window's calls were admitted: the limiter's slots "
+    "come free in waves (all of them at the start, then each a period after its call's answer), so "
+    "the flip may fall just before a wave or just after one, and the average-rate minimum "
+    "(details.vs_average_rate_minimum) can be beaten. A slot comes free a period after its call's "
+    "answer, not after its arrival, so each wave of {limit_calls} calls costs the time a call takes "
+    "on top of the period: about {waves} such times over the drain. Ratio = drain / minimum. 429s: "
+    "the emulator's throttled count over the whole run (the hook retries them)."
 )
 
 
@@ -100,7 +104,7 @@ def _fired_by(event_times: list[float], flip: float, count: int) -> dict[str, fl
 def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
     """Run the client against the rate-limited emulator (another process); build the entry."""
     size = SIZES[smoke]
-    client_per_minute = client_calls_per_minute(size.limit_calls)
+    per_minute = client_per_minute(size.limit_calls)
     with emulator(rate_limits=[f"{COMPLETE}={size.limit_calls}/{PERIOD_S:g}"]) as api:
         keys = [f"{PREFIX}-{i}" for i in range(size.triggers)]
         store_thumbnails(api.url, WORKSPACE, keys, visible=False)
@@ -112,11 +116,10 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
                 [
                     *("--url", api.url, "--count", str(size.triggers), "--interval", str(size.interval)),
                     *("--prefix", PREFIX, "--warm-key", WARM_KEY, "--settle", str(size.settle)),
+                    *client_args(),
                 ],
                 env={
-                    "AIRFLOW_CONN_NCP_MI_DEFAULT": api.connection_json(
-                        complete_calls_per_minute=client_per_minute
-                    )
+                    "AIRFLOW_CONN_NCP_MI_DEFAULT": api.connection_json(complete_calls_per_minute=per_minute)
                 },
             )
         after = stats(api.url)
@@ -126,16 +129,15 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
     fired = result["events_by_status"].get("success", 0)
     all_fired = fired == size.triggers
     drain = max(result["event_times"]) - flip if result["event_times"] else 0.0
-    window_calls, window_s = client_window(size.limit_calls)
     admitted_before = [
         permit
-        for permit, answer, was_throttled, _ in result["attempts"]
+        for permit, _, answer, was_throttled, _ in result["attempts"]
         if answer < flip and not was_throttled
     ]
     average_minimum = size.triggers / (size.limit_calls / PERIOD_S)
     # The window has room for every call only when the limit is not saturated (the smoke size).
     minimum = minimum_drain(admitted_before, size.triggers, size.limit_calls, flip) or average_minimum
-    bursts = -(-size.triggers // size.limit_calls)
+    waves = -(-size.triggers // size.limit_calls)
     memory_bytes = result["rss_settled_bytes"] - result["rss_before_bytes"]
     drain_ratio = ratio(drain, minimum)
     return {
@@ -147,11 +149,11 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
             method=METHOD.format(
                 period=PERIOD_S,
                 scale=TIME_SCALE,
-                client_per_minute=client_per_minute,
-                window_calls=window_calls,
-                window_s=window_s,
-                low=(bursts - 1) * PERIOD_S,
-                high=bursts * PERIOD_S,
+                client_per_minute=per_minute,
+                limiter=client_limiter(size.limit_calls),
+                waves=waves,
+                low=(waves - 1) * PERIOD_S,
+                high=waves * PERIOD_S,
                 average=average_minimum,
                 **size.__dict__,
             ),
@@ -186,7 +188,7 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
                 "vs_average_rate_minimum": {
                     "minimum_s": average_minimum,
                     "definition": f"{size.triggers} calls / ({size.limit_calls} / {PERIOD_S:g} s), as if the "
-                    "calls were spread evenly; a client that sends bursts can beat it",
+                    "calls were spread evenly; a client that sends waves can beat it",
                     "ratio": round(ratio(drain, average_minimum) or 0.0, 4),
                 },
                 "emulator_429s": throttled,

@@ -58,8 +58,9 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
             "another process as the supervisor does). The raw side checks the status and decodes the "
             "JSON. Diagnostic callers in the same rounds: hook_without_logging (its INFO line filtered "
             "out), raw_requests_signed (raw plus the signature headers, signed per call). The "
-            "connection sets complete_calls_per_minute far above the calls made, so the hook's "
-            "client-side limiter gives every permit at once (its bookkeeping per call is counted).",
+            "connection sets complete_calls_per_minute (the client-side limiter's slots, each free 60 s "
+            "after its call's answer) above all the calls the process makes, so the limiter never "
+            "waits (its bookkeeping per call is counted).",
             unit="CPU us per call",
             sides={"hook": side("hook"), "raw_requests": side("raw_requests")},
             ratio=ratio(values["hook"], values["raw_requests"]),

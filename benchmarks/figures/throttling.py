@@ -1,11 +1,15 @@
 """
 What the rate-limit figures share: the time-scaled limit, and where a 429 came from.
 
-The client's limiter (``airflow_provider_mi.core.rate_limit``) enforces N calls per minute as N / 10
-calls per 6.12 s (a tenth of the period plus a 2 % margin), whatever N. A limit the emulator
-enforces per 6 s is therefore the same limit, time divided by 10, when the connection sets N to
-ten times the emulator's calls: that is the only time scale at which the connection extra, which
-is per minute, can express the emulator's limit.
+The figures run the API's completion limit (1000 per minute) with time divided by
+:data:`TIME_SCALE`: the emulator allows 1000 completions per 6 s. The client's limiter
+(``airflow_provider_mi.core.limiter``) keeps a limit of N calls per period as N slots: a call
+holds one from its permit until its answer is in, and the slot is free again one period after that
+answer. The connection extra ``complete_calls_per_minute`` gives N; the period it counts over comes
+from ``settings.RATE_LIMIT_EXTRAS``, which the client processes patch to :data:`PERIOD_S`
+(``--minute-seconds``, :func:`benchmarks.clients.common.count_completions_per`). The client then
+keeps exactly the emulator's limit, and never sends more than N calls in any period, whatever
+delays a request on its way; a saturated client gets N calls per (period + the time a call takes).
 """
 
 from __future__ import annotations
@@ -14,26 +18,32 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_mi.core.rate_limit import RateLimit
 from benchmarks.stats import percentile
 
 #: How much faster time runs in the figures than in production, and the production period.
 TIME_SCALE, PRODUCTION_PERIOD_S = 10, 60.0
-#: The emulator's period (the API's minute, time-scaled).
+#: The emulator's period and the client's (the API's minute, time-scaled).
 PERIOD_S = PRODUCTION_PERIOD_S / TIME_SCALE
-#: A permit noted this much after the limiter gave it is still on time (the wrapper's own delay).
-NOTE_DELAY_S = 0.005
 
 
-def client_calls_per_minute(limit_calls: int) -> int:
-    """The ``complete_calls_per_minute`` extra that expresses ``limit_calls`` per :data:`PERIOD_S`."""
-    return limit_calls * TIME_SCALE
+def client_per_minute(limit_calls: int) -> int:
+    """
+    The ``complete_calls_per_minute`` extra that keeps ``limit_calls`` per :data:`PERIOD_S`.
+
+    It is the number of calls itself: the client processes count it over :data:`PERIOD_S` (their
+    ``--minute-seconds``), not over 60 s.
+    """
+    return limit_calls
 
 
-def client_window(limit_calls: int) -> tuple[int, float]:
-    """The ``(calls, seconds)`` window the client's limiter keeps for ``limit_calls`` per period."""
-    calls, window_ms = RateLimit(client_calls_per_minute(limit_calls), PRODUCTION_PERIOD_S).client_window()
-    return calls, window_ms / 1000
+def client_args() -> list[str]:
+    """The arguments that make a client process count the completion limit over :data:`PERIOD_S`."""
+    return ["--minute-seconds", f"{PERIOD_S:g}"]
+
+
+def client_limiter(limit_calls: int) -> str:
+    """The client's limiter, in words."""
+    return f"{limit_calls} slots, each free {PERIOD_S:g} s after its call's answer"
 
 
 def max_in_window(times: Sequence[float], window: float) -> int:
@@ -41,6 +51,24 @@ def max_in_window(times: Sequence[float], window: float) -> int:
     best = 0
     for low, start in enumerate(times):
         best = max(best, bisect_left(times, start + window, lo=low) - low)
+    return best
+
+
+def max_slots_held(attempts: Sequence[Sequence[Any]]) -> int:
+    """
+    The most slots held at once: each attempt holds one from its permit to its release + a period.
+
+    The permit is noted just after the limiter gave it and the release just before the limiter took
+    it back, so this errs low by those few microseconds, never high.
+    """
+    events = sorted(
+        [(permit, 1) for permit, *_ in attempts] + [(release + PERIOD_S, -1) for _, release, *_ in attempts],
+        key=lambda event: (event[0], event[1]),  # a slot freed at t is free for a permit at t
+    )
+    held = best = 0
+    for _, change in events:
+        held += change
+        best = max(best, held)
     return best
 
 
@@ -53,59 +81,60 @@ def _ms_percentiles(values: Sequence[float]) -> dict[str, float] | None:
     }
 
 
+def mean_call_s(result: dict[str, Any]) -> float | None:
+    """The mean time from a permit to its slot's release (the time a call holds its slot in flight)."""
+    spans = [release - permit for permit, release, *_ in result["attempts"] if permit and release]
+    return sum(spans) / len(spans) if spans else None
+
+
 def limiter_diagnosis(
     result: dict[str, Any], limit_calls: int, origin: float, origin_name: str
 ) -> dict[str, Any]:
     """
-    Whether the client's limiter gave permits faster than its window, and where each 429 came from.
+    Whether the client's limiter ever let more than its calls go in a period, and the 429s' context.
 
-    ``result`` is what :class:`benchmarks.clients.limits.Recorder` noted. In permit order, permit
-    ``j`` and permit ``j + calls`` (``calls`` of the client's window) must be a window apart; the
-    attempt ``calls`` permits before each throttled one is shown. Times are seconds after ``origin``
-    (named ``origin_name``).
+    ``result`` is what :class:`benchmarks.clients.limits.Recorder` noted: per attempt its permit,
+    its slot's release, its answer, whether it was throttled and whether the async hook made it.
+    The emulator admits a call between its permit and its answer; for each throttled attempt, the
+    other attempts that could have been admitted in the period before it are counted (an upper
+    bound of what the emulator saw from this client). Times are seconds after ``origin`` (named
+    ``origin_name``).
     """
-    calls, window_s = client_window(limit_calls)
-    attempts = sorted(result["attempts"])  # [permit, answer, throttled, asynchronous] by permit
+    attempts = sorted(result["attempts"])  # [permit, release, answer, throttled, asynchronous] by permit
     permits = [attempt[0] for attempt in attempts]
-    early = [
-        (index, permits[index + calls] - permits[index])
-        for index in range(len(permits) - calls)
-        if permits[index + calls] - permits[index] < window_s - NOTE_DELAY_S
-    ]
+    admitted = [attempt for attempt in attempts if not attempt[3]]
     throttled = []
-    for index, (permit, answer, was_throttled, asynchronous) in enumerate(attempts):
-        if not was_throttled:
-            continue
-        before = attempts[index - calls] if index >= calls else None
+    for permit, _, answer, _, asynchronous in [attempt for attempt in attempts if attempt[3]][:20]:
+        possible = sum(
+            other_answer > permit - PERIOD_S and other_permit < answer
+            for other_permit, _, other_answer, *_ in admitted
+        )
         throttled.append(
             {
                 "answer_s": round(answer - origin, 3),
                 "caller": "async" if asynchronous else "sync",
-                "permit_s_after_permit_window_calls_before": None
-                if before is None
-                else round(permit - before[0], 4),
-                "that_earlier_permit_caller": None if before is None else ("async" if before[3] else "sync"),
-                "that_earlier_permit_to_answer_ms": None
-                if before is None
-                else round((before[1] - before[0]) * 1000, 1),
+                "permit_to_answer_ms": round((answer - permit) * 1000, 1),
+                "admitted_attempts_that_could_fall_in_its_period": possible,
             }
         )
     latency = {
         caller: _ms_percentiles(
-            [answer - permit for permit, answer, _, asynchronous in attempts if asynchronous == flag]
+            [answer - permit for permit, _, answer, _, asynchronous in attempts if asynchronous == flag]
         )
         for caller, flag in (("sync", False), ("async", True))
     }
+    mean_call = mean_call_s(result)
     return {
         "times_are_s_after": origin_name,
-        "client_limiter_window": f"{calls} calls per {window_s:g} s",
+        "client_limiter": client_limiter(limit_calls),
         "permits": len(permits),
+        "max_slots_held_at_once": max_slots_held(attempts),
         "max_permits_in_any_period": max_in_window(permits, PERIOD_S),
         "max_admitted_answers_in_any_period": max_in_window(
-            sorted(answer for _, answer, was_throttled, _ in attempts if not was_throttled), PERIOD_S
+            sorted(answer for _, _, answer, was_throttled, _ in attempts if not was_throttled), PERIOD_S
         ),
-        "permits_closer_than_window_to_the_permit_window_calls_later": len(early),
-        "closest_such_pair_s": round(min(gap for _, gap in early), 4) if early else None,
         "permit_to_answer_ms": {caller: value for caller, value in latency.items() if value},
-        "throttled_attempts": throttled[:20],
+        "mean_permit_to_release_ms": None if mean_call is None else round(mean_call * 1000, 1),
+        "throttled_attempts": len(attempts) - len(admitted),
+        "first_throttled_attempts": throttled,
     }

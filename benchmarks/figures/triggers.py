@@ -46,8 +46,9 @@ METHOD = (
     "divided by the polls the server answered in it; RSS growth is the RSS at the end of the "
     "window minus the RSS before any trigger was made (the modules of both sides imported and one"
     " trigger of each run once before that baseline). Our connection sets complete_calls_per_minute "
-    "far above the polls made, so the shared client-side limiter gives every permit at once (its "
-    "bookkeeping per poll is counted) and both sides poll at the same rate."
+    "(the shared client-side limiter's slots, each free 60 s after its call's answer) above all the "
+    "polls a process makes, so the limiter never waits (its bookkeeping per poll is counted) and "
+    "both sides poll at the same rate."
 )
 
 

@@ -70,6 +70,23 @@ def test_each_group_fills_its_keys(group: str, smoke_entries: dict[str, dict[str
         json.dumps(entry)  # plain JSON values only
 
 
+def test_bulk_upload_uploads_every_image_on_both_sides(
+    smoke_entries: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    from benchmarks.figures.bulk_upload import SIZES
+
+    entry = smoke_entries["bulk_upload"]["bulk_upload"]
+    assert entry["status"] == MEASURED
+    size = SIZES[True]
+    for side, images in (("bulk", size.images), ("loop", size.loop_images)):
+        states = entry["sides"][side]["states_by_run"]
+        assert len(states) == size.rounds, side
+        assert all(sum(run.values()) == images and not run.get("failed") for run in states), (side, states)
+        assert isinstance(entry["sides"][side]["emulator_429s"], int), side
+    assert entry["details"]["all_uploaded"] is True
+    assert isinstance(entry["details"]["bulk_fraction_of_presigned_limit"], float)
+
+
 def test_groups_cover_every_figure_key() -> None:
     assert sorted(key for module in GROUPS.values() for key in module.KEYS) == sorted(FIGURE_KEYS)
 
