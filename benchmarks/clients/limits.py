@@ -12,13 +12,17 @@ which add a generator layer and a few list appends per call.
 
 from __future__ import annotations
 
+import argparse
 import contextvars
 import functools
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from benchmarks.clients.common import configure_airflow_logging, count_completions_per
 
 
 @dataclass
@@ -129,3 +133,28 @@ def instrument() -> Recorder:
     MediaIntelligenceHook._send_once = timed_send  # type: ignore[method-assign]
     MediaIntelligenceAsyncHook._send_once = timed_send_async  # type: ignore[method-assign]
     return recorder
+
+
+def add_time_scale_argument(args: argparse.ArgumentParser) -> None:
+    """Add ``--minute-seconds``: the period the client counts its per-minute limit over."""
+    args.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=60.0,
+        help="the period the complete_calls_per_minute extra counts its calls over (time-scaled figures)",
+    )
+
+
+def start_throttled_client(options: argparse.Namespace) -> Recorder:
+    """
+    Set up a rate-limit client as a task or triggerer process runs: time scale, Airflow's logging,
+    the provider's modules imported before anything is measured; return the instrumented recorder.
+    """
+    count_completions_per(options.minute_seconds)
+    configure_airflow_logging(Path(options.out).with_suffix(".airflow.log"))
+    import aiohttp  # noqa: F401 - imported before the start
+
+    import airflow_provider_mi.core.limiter
+    import airflow_provider_mi.triggers.person_thumbnail  # noqa: F401
+
+    return instrument()

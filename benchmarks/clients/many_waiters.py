@@ -17,18 +17,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from pathlib import Path
 from typing import Any
 
 from benchmarks.clients.common import (
     WORKSPACE,
-    configure_airflow_logging,
-    count_completions_per,
     parser,
     rss_bytes,
     write_result,
 )
-from benchmarks.clients.limits import instrument
+from benchmarks.clients.limits import add_time_scale_argument, start_throttled_client
 from benchmarks.emulator import control
 
 
@@ -127,21 +124,9 @@ def main() -> None:
     args.add_argument("--warm-key", required=True, help="a ready key for the warm-up trigger")
     args.add_argument("--settle", type=float, default=2.0, help="seconds after all polled, before the flip")
     args.add_argument("--deadline", type=float, default=180.0, help="give up waiting after this long")
-    args.add_argument(
-        "--minute-seconds",
-        type=float,
-        default=60.0,
-        help="the period the complete_calls_per_minute extra counts its calls over (time-scaled figures)",
-    )
+    add_time_scale_argument(args)
     options = args.parse_args()
-    count_completions_per(options.minute_seconds)
-    configure_airflow_logging(Path(options.out).with_suffix(".airflow.log"))
-    import aiohttp  # noqa: F401 - imported before the baseline
-
-    import airflow_provider_mi.core.limiter
-    import airflow_provider_mi.triggers.person_thumbnail  # noqa: F401
-
-    recorder = instrument()
+    recorder = start_throttled_client(options)
     cpu_start = time.process_time()
     result = asyncio.run(run(options))
     result["cpu_s"] = round(time.process_time() - cpu_start, 3)

@@ -18,17 +18,14 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from benchmarks.clients.common import (
     WORKSPACE,
-    configure_airflow_logging,
-    count_completions_per,
     parser,
     write_result,
 )
-from benchmarks.clients.limits import instrument
+from benchmarks.clients.limits import add_time_scale_argument, start_throttled_client
 
 
 class KeyPool:
@@ -90,21 +87,9 @@ def main() -> None:
     args.add_argument("--triggers", type=int, default=200)
     args.add_argument("--calls", type=int, default=3000)
     args.add_argument("--prefix", required=True, help="the keys are PREFIX-0 ... PREFIX-(calls-1)")
-    args.add_argument(
-        "--minute-seconds",
-        type=float,
-        default=60.0,
-        help="the period the complete_calls_per_minute extra counts its calls over (time-scaled figures)",
-    )
+    add_time_scale_argument(args)
     options = args.parse_args()
-    count_completions_per(options.minute_seconds)
-    configure_airflow_logging(Path(options.out).with_suffix(".airflow.log"))
-    import aiohttp  # noqa: F401 - imported before the start
-
-    import airflow_provider_mi.core.limiter
-    import airflow_provider_mi.triggers.person_thumbnail  # noqa: F401
-
-    recorder = instrument()
+    recorder = start_throttled_client(options)
     pool = KeyPool(options.prefix, options.calls)
     start = threading.Barrier(options.threads + 2)
     outcomes: dict[str, Counter[str]] = {"threads": Counter(), "triggers": Counter()}
