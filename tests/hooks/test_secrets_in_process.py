@@ -185,6 +185,8 @@ def test_log_records_and_output(
         "complete", faults.http_error(503, "0"), faults.truncated(), faults.PASS, faults.http_error(401)
     )
     caplog.set_level(logging.DEBUG)
+    # Whatever an earlier test or Airflow's logging set on urllib3's own logger, it logs at DEBUG here.
+    caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
     hook = MediaIntelligenceHook()
     try:
         hook.upload_person_thumbnail(WORKSPACE, "logged.png", png())
