@@ -425,8 +425,10 @@ class MediaIntelligenceAsyncHook(BaseHook):
     async def _get_session(self) -> aiohttp.ClientSession:
         import aiohttp
 
+        settings = await self.get_settings()
+        # No await between the check and the assignment: the triggers sharing this hook must not
+        # each open a session of their own.
         if self._session is None or self._session.closed:
-            settings = await self.get_settings()
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=settings.timeout),
                 connector=aiohttp.TCPConnector(ssl=settings.verify_ssl),

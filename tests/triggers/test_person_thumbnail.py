@@ -207,3 +207,17 @@ def test_says_each_new_status_once_at_info(mi_emulator, caplog, capfd):
     logged = records or printed  # Airflow 2 logs through logging, Airflow 3 prints with structlog
     assert sum("Still waiting" in line for line in logged) == 1
     assert len(mi_emulator.state.requests_to("complete")) == 5
+
+
+def test_concurrent_first_users_of_a_shared_hook_open_one_session(mi_emulator):
+    from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
+
+    async def main() -> int:
+        hook = MediaIntelligenceAsyncHook()
+        try:  # twenty users ask at once, before the connection was ever read
+            sessions = await asyncio.gather(*(hook._get_session() for _ in range(20)))
+            return len({id(session) for session in sessions})
+        finally:
+            await hook.close()
+
+    assert asyncio.run(main()) == 1
