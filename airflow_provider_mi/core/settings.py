@@ -242,8 +242,7 @@ class ConnectionSettings:
         :param endpoint: the endpoint's name (``ApiRequest.endpoint``); ``None`` or an endpoint with
             no configured limit gets ``None``.
         """
-        limit = self.rate_limits.get(endpoint) if endpoint else None
-        if endpoint is None or limit is None:
+        if endpoint is None or (limit := self.rate_limits.get(endpoint)) is None:
             return None
         return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key)
 
