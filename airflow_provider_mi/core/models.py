@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -29,6 +30,18 @@ class UploadState(str, Enum):
     COMPLETED = "completed"
     WAITING = "waiting"
     FAILED = "failed"
+
+
+class UploadLanding(str, Enum):
+    """What a ``PUT`` to a presigned URL tells of the bytes: the evidence for what to do next."""
+
+    #: Storage acknowledged the bytes (HTTP 2xx).
+    LANDED = "landed"
+    #: An attempt's answer was lost, then the URL was refused or expired: it may have landed;
+    #: completion tells.
+    UNCERTAIN = "uncertain"
+    #: The URL expired before any attempt could have landed: a new URL is needed.
+    NOT_LANDED = "not_landed"
 
 
 #: Failure reasons an upload can still recover from: nothing is visible under the key *yet*.
@@ -98,11 +111,21 @@ class PresignedUpload:
     :param url: the one-time URL to ``PUT`` the image bytes to. It carries its own authorisation,
         so it is kept out of ``repr``.
     :param expiration_seconds: how long the URL stays valid, if the API said.
+    :param issued_at: when the URL was received (``time.monotonic``).
     """
 
     thumbnail_key: str
     url: str
     expiration_seconds: int | None = None
+    issued_at: float = field(default_factory=time.monotonic, compare=False)
+
+    def age(self) -> float:
+        """Seconds since the URL was received."""
+        return time.monotonic() - self.issued_at
+
+    def expired(self) -> bool:
+        """Whether the URL is past the validity the API gave it (never, if it gave none)."""
+        return self.expiration_seconds is not None and self.age() >= self.expiration_seconds
 
     def __repr__(self) -> str:
         return (

@@ -23,7 +23,7 @@ from airflow_provider_mi.core.endpoints import (
     presigned_url_request,
 )
 from airflow_provider_mi.core.images import check_image
-from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion
+from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, UploadLanding, UploadState
 from airflow_provider_mi.core.responses import (
     parse_api_response,
     parse_completion,
@@ -37,6 +37,7 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceConnectionError,
     MediaIntelligenceError,
+    MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
 
@@ -90,6 +91,9 @@ def _transport_error(
     text = _TRANSPORT_PROBLEMS[problem].format(error=type(err).__name__, timeout=timeout)
     return MediaIntelligenceConnectionError(f"{action} {text}.")
 
+
+#: Presigned URLs one upload may use when the evidence says an upload did not land.
+MAX_UPLOAD_URLS = 3
 
 #: A wait for a rate-limit permit at least this long (seconds) is logged.
 NOTABLE_WAIT_SECONDS = 1.0
@@ -269,42 +273,68 @@ class MediaIntelligenceHook(BaseHook):
         self.log.debug("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
         return presigned
 
-    def _put_once(self, presigned: PresignedUpload, data: bytes, attempt: int) -> None:
+    def _put_once(self, presigned: PresignedUpload, data: bytes, maybe_landed: bool) -> UploadLanding:
         timeout = self.settings.timeout
         try:
             response = self.session.put(presigned.url, data=data, timeout=timeout, allow_redirects=False)
         except requests.RequestException as err:
             action = f"Uploading thumbnail {presigned.thumbnail_key!r}"
             raise _transport_error(action, _requests_problem(err), err, timeout) from None
-        if response.status_code == 403 and attempt > 1:
-            # The URL is single-use: an earlier attempt whose answer was lost may have landed.
-            # Completion, which follows, tells whether it did.
+        if response.status_code < 300:
+            return UploadLanding.LANDED
+        if 300 <= response.status_code < 400:
+            raise MediaIntelligenceUploadError(
+                f"The presigned URL of {presigned.thumbnail_key!r} redirected the upload elsewhere (HTTP "
+                f"{response.status_code}, not followed)."
+            )
+        if response.status_code == 403 and maybe_landed:
+            # The URL is single-use: the earlier attempt whose answer was lost may have landed.
             self.log.warning(
-                "The upload URL of %r is already used; an earlier attempt may have landed.",
+                "The upload URL of %r refused a second attempt (HTTP 403); an earlier attempt may have "
+                "landed: completion will tell.",
                 presigned.thumbnail_key,
             )
-            return
-        if 300 <= response.status_code < 400:
-            raise MediaIntelligenceApiError(
-                response.status_code, None, "the presigned URL redirected the upload elsewhere (not followed)"
-            )
-        if response.status_code >= 300:
-            hint = "The presigned URL may have expired or been used already; issue a new one."
-            raise MediaIntelligenceApiError(
-                response.status_code, None, "upload to the presigned URL was refused", hint=hint
-            )
+            return UploadLanding.UNCERTAIN
+        if response.status_code == 403 and presigned.expired():
+            return UploadLanding.NOT_LANDED
+        if response.status_code >= 500 or response.status_code == 429:
+            raise MediaIntelligenceApiError(response.status_code, None, "object storage refused the upload")
+        raise MediaIntelligenceUploadError(
+            f"Object storage refused the upload of {presigned.thumbnail_key!r} (HTTP {response.status_code}, "
+            f"URL issued {presigned.age():.0f} s ago, valid {presigned.expiration_seconds} s). If this "
+            "persists, check that this machine reaches the presigned URL's host directly or through the "
+            "configured proxy."
+        )
 
-    def put_thumbnail(self, presigned: PresignedUpload, data: bytes) -> None:
+    def put_thumbnail(self, presigned: PresignedUpload, data: bytes) -> UploadLanding:
         """
         ``PUT`` the image bytes to a presigned URL (the URL authorises itself: nothing is signed).
+
+        Transient failures are retried. Returns what the answers prove: the bytes landed, may have
+        landed (an attempt's answer was lost and the single-use URL then refused or expired), or
+        did not land (the URL expired first).
 
         :param presigned: the presigned upload.
         :param data: the image file's bytes.
         """
+        maybe_landed = False  # an attempt whose answer was lost may have stored the bytes
         for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
             with attempt:
-                self._put_once(presigned, data, attempt.retry_state.attempt_number)
-        self.log.debug("Uploaded %d bytes for thumbnail %r", len(data), presigned.thumbnail_key)
+                if presigned.expired():
+                    self.log.warning(
+                        "The upload URL of %r expired (issued %.0f s ago, valid %d s).",
+                        presigned.thumbnail_key,
+                        presigned.age(),
+                        presigned.expiration_seconds,
+                    )
+                    return UploadLanding.UNCERTAIN if maybe_landed else UploadLanding.NOT_LANDED
+                try:
+                    landing = self._put_once(presigned, data, maybe_landed)
+                except MediaIntelligenceConnectionError:
+                    maybe_landed = True
+                    raise
+        self.log.debug("Upload of %d bytes for thumbnail %r: %s", len(data), presigned.thumbnail_key, landing)
+        return landing
 
     def upload_person_thumbnail(
         self, workspace_name: str | None, file_name: str, data: bytes
@@ -312,9 +342,15 @@ class MediaIntelligenceHook(BaseHook):
         """
         Run the whole upload flow: check the image, issue a presigned URL, upload, complete.
 
+        The result is ``waiting`` (``FILE_NOT_EXIST``) only for bytes that storage acknowledged.
+        When the evidence says the bytes did not land (an expired URL), or completion does not see
+        bytes that may have landed, a new URL is issued and the image uploaded again, at most
+        :data:`MAX_UPLOAD_URLS` URLs in all.
+
         :param workspace_name: the workspace, or ``None`` for the connection's default.
         :param file_name: the image's file name, e.g. ``face.jpg``.
         :param data: the image file's bytes.
+        :raises MediaIntelligenceUploadError: when no URL is known to hold the image.
         """
         checked = check_image(data)
         if checked.problem:
@@ -322,9 +358,28 @@ class MediaIntelligenceHook(BaseHook):
                 f"{file_name!r} would be refused ({checked.problem}): {checked.explanation}"
             )
         workspace = self.workspace(workspace_name)
-        presigned = self.create_presigned_upload(workspace, file_name)
-        self.put_thumbnail(presigned, data)
-        return self.complete_person_thumbnail_upload(workspace, presigned.thumbnail_key)
+        for number in range(1, MAX_UPLOAD_URLS + 1):
+            presigned = self.create_presigned_upload(workspace, file_name)
+            landing = self.put_thumbnail(presigned, data)
+            if landing is not UploadLanding.NOT_LANDED:
+                completion = self.complete_person_thumbnail_upload(workspace, presigned.thumbnail_key)
+                if landing is UploadLanding.LANDED or completion.state() is not UploadState.WAITING:
+                    return completion
+            self.log.warning(
+                "%s did not land under %r (%s); uploading it again with a new URL (%d of %d).",
+                file_name,
+                presigned.thumbnail_key,
+                "the URL expired first"
+                if landing is UploadLanding.NOT_LANDED
+                else "completion does not see it",
+                number + 1,
+                MAX_UPLOAD_URLS,
+            )
+        raise MediaIntelligenceUploadError(
+            f"{file_name!r} could not be uploaded: {MAX_UPLOAD_URLS} presigned URLs were issued and none is "
+            "known to hold the file (each upload was refused or lost, and completion never saw it). Check "
+            "that this machine reaches object storage, then run the task again."
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one signed request and tell whether the credentials and the host work."""

@@ -104,9 +104,15 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
     is checked first (jpg, png or webp by content, at most 5 MB, at least 256 px), so a file the API
     would refuse fails with a clear message before anything is sent, without retries, as does any
     other bad value. A permanent failure fails the task without retries. If the API does not see
-    the upload yet (``FILE_NOT_EXIST``), the task still succeeds with that status: it never
-    uploads twice; wait with
+    an upload that storage acknowledged yet (``FILE_NOT_EXIST``), the task succeeds with that
+    status; wait for it with
     :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`.
+
+    Within one try, an upload whose answer was lost is confirmed through completion before the
+    image is sent again, with a new URL (at most three URLs). A task *retry* runs the whole flow
+    again: if the failed try's image had landed (e.g. completion failed past the hook's retries,
+    or the worker was killed after the upload), the workspace then holds a second copy under
+    another key. Nothing else is created; an unused thumbnail key expires 24 hours after upload.
 
     :param file_path: path of the image on the worker. (templated)
     :param data: the image's bytes, instead of ``file_path``.

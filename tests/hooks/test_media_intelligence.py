@@ -27,6 +27,7 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceApiError,
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceConnectionError,
+    MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
 
@@ -176,11 +177,11 @@ def test_a_presigned_url_is_refused_the_second_time(
     presigned = hook.create_presigned_upload(WORKSPACE, "once.png")
     hook.put_thumbnail(presigned, make_png(300))
 
-    with pytest.raises(MediaIntelligenceApiError) as caught:
+    with pytest.raises(MediaIntelligenceUploadError) as caught:
         hook.put_thumbnail(presigned, make_png(300))
 
-    assert caught.value.status == 403
-    assert "issue a new one" in str(caught.value)
+    assert "refused the upload of" in str(caught.value)
+    assert "(HTTP 403, URL issued 0 s ago, valid 900 s)" in str(caught.value)
     assert presigned.url not in str(caught.value)
     assert waits == []
 
