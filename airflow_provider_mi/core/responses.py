@@ -79,24 +79,37 @@ def _load_json(body: bytes) -> Any:
         return None
 
 
+def describe_foreign_body(headers: Mapping[str, str], body: bytes) -> str | None:
+    """
+    Say what a body that is no API envelope held, its content type and first words (``None`` if empty).
+
+    :param headers: the response headers.
+    :param body: the raw response body.
+    """
+    content_type = headers.get("Content-Type") or "no content type"
+    words = " ".join(body[:400].decode("utf-8", "replace").split())
+    snippet = words[:80] + ("..." if len(words) > 80 else "")
+    return f"the body is no API envelope ({content_type}: {snippet!r})" if words else None
+
+
 def _error_from(
     status: int, headers: Mapping[str, str], payload: Any, body: bytes
 ) -> MediaIntelligenceApiError:
     retry_after = parse_retry_after(headers.get("Retry-After"))
     gateway = payload.get("error") if isinstance(payload, dict) else None
+    envelope: str | None
     if isinstance(gateway, dict):
         code = gateway.get("errorCode")
         code = None if code is None else str(code)
-        message, details = gateway.get("message"), gateway.get("details")
+        message, details, envelope = gateway.get("message"), gateway.get("details"), "gateway"
     elif isinstance(payload, dict) and ("code" in payload or "responseError" in payload):
         inner = payload.get("responseError", payload)
         inner = inner if isinstance(inner, dict) else payload
         code = None if inner.get("code") is None else str(inner.get("code"))
-        message, details = inner.get("message"), None
+        message, details, envelope = inner.get("message"), None, "api"
     else:
-        code, message = None, None
-        snippet = body[:200].decode("utf-8", "replace").strip()
-        details = f"non-JSON body: {snippet!r}" if snippet else None
+        code, message, envelope = None, None, None
+        details = describe_foreign_body(headers, body)
     if 300 <= status < 400:
         details = (
             f"redirect to {headers.get('Location')!r} not followed: signed headers are only sent to the "
@@ -111,11 +124,11 @@ def _error_from(
                 "server's; the gateway refuses timestamps 5 minutes or more off. Synchronise the clock (NTP)"
             )
         return MediaIntelligenceAuthenticationError(
-            status, code, message, details=details, retry_after=retry_after, hint=hint
+            status, code, message, details=details, retry_after=retry_after, hint=hint, envelope=envelope
         )
     not_found = _NOT_FOUND_HINT if status == 404 else None
     return MediaIntelligenceApiError(
-        status, code, message, details=details, retry_after=retry_after, hint=not_found
+        status, code, message, details=details, retry_after=retry_after, hint=not_found, envelope=envelope
     )
 
 

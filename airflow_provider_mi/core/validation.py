@@ -118,3 +118,20 @@ def validate_poke_interval(value: Any, field: str = "poke_interval") -> float:
             f"the API without pause. E.g. {field}=30."
         )
     return float(seconds)
+
+
+def validate_max_consecutive_errors(value: Any, field: str = "max_consecutive_errors") -> int | None:
+    """
+    Return ``value`` as a count of failed checks in a row (a whole number of 1 or more), or ``None``.
+
+    :param value: the count, or ``None`` to wait through errors until the timeout.
+    :param field: the name the error gives the value.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(
+            f"{field} must be a whole number of 1 or more, or None to wait through errors until the "
+            f"timeout; got {value!r}. E.g. {field}=10."
+        )
+    return value

@@ -98,13 +98,15 @@ def test_html_error_page_in_502():
     page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
     err = api_error(502, raw=page)
     assert err.code is None and err.message is None
-    assert err.details is not None and err.details.startswith("non-JSON body: '<html><head><title>502 Bad")
+    assert err.details is not None and err.details.startswith(
+        "the body is no API envelope (no content type: '<html><head><title>502 Bad"
+    )
     assert err.retryable
 
 
 def test_error_body_that_is_not_utf8_is_reported_not_raised():
     err = api_error(500, raw=b"\xff\xfe broken \x80")
-    assert "non-JSON body" in (err.details or "")
+    assert "the body is no API envelope" in (err.details or "")
 
 
 def test_empty_error_body_has_no_details():

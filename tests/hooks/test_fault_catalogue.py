@@ -25,6 +25,7 @@ import tenacity
 from PIL import Image
 
 from airflow_provider_mi.core.models import UploadCompletion, UploadStatus
+from airflow_provider_mi.core.polling import DEFAULT_MAX_CONSECUTIVE_ERRORS
 from airflow_provider_mi.emulator import Fault, MediaIntelligenceEmulator, faults
 from airflow_provider_mi.exceptions import (
     MediaIntelligenceApiError,
@@ -32,6 +33,7 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceConnectionError,
     MediaIntelligenceError,
     MediaIntelligenceResponseError,
+    MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
 from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
@@ -154,7 +156,7 @@ CASES = [
         "HTML error page",
         RETRIED,
         MediaIntelligenceApiError,
-        ("HTTP 502", "non-JSON body", "<title>502 Bad Gateway</title>"),
+        ("HTTP 502", "no API envelope (text/html", "<title>502 Bad Gateway</title>"),
         faults.gateway_html(502),
     ),
     Case(
@@ -381,7 +383,7 @@ def test_what_a_deferred_sensor_makes_of_it(
         workspace_name=WORKSPACE,
         mi_conn_id=CONN_ID,
         poke_interval=0.01,
-        end_time=None if reachable else time.time() + 0.5,
+        end_time=time.time() + 25,
     )
 
     async def run() -> list[dict[str, Any]]:
@@ -404,12 +406,13 @@ def test_what_a_deferred_sensor_makes_of_it(
         if case.behaviour == RETRIED:  # the first check failed after all its attempts, the next succeeded
             assert attempts(scene) == [(fault.status or 200, fault.name)] * MAX_ATTEMPTS + [(200, None)]
     else:
-        # Nothing answers: it polls until the sensor's timeout, then says what it saw last.
-        assert event["status"] == "timeout"
-        assert "last status: transient error" in event["message"]
+        # Nothing answers: it gives up after max_consecutive_errors checks, with the last error.
+        assert event["status"] == "error"
+        assert event["error"]["type"] == "MediaIntelligenceGaveUpError"
+        assert f"Gave up after {DEFAULT_MAX_CONSECUTIVE_ERRORS} checks in a row failed" in event["message"]
         for text in case.says:
             assert text in event["message"]
-        assert len(waits) >= MAX_ATTEMPTS - 1
+        assert len(waits) == DEFAULT_MAX_CONSECUTIVE_ERRORS * (MAX_ATTEMPTS - 1)
 
 
 @paths
@@ -451,7 +454,7 @@ def test_faults_on_every_step_of_the_upload_flow(scene: Scene, waits: list[float
         ("presigned-url", 200, "reset"),
         ("presigned-url", 200, None),
         ("storage", 200, "truncated"),
-        ("storage", 403, None),  # the one-time URL was used by the first PUT: accepted as landed
+        ("storage", 403, None),  # the one-time URL was used by the first PUT: it may have landed
         ("complete", 200, "invalid-json"),
         ("complete", 200, None),
     ]
@@ -464,13 +467,12 @@ def test_a_redirect_of_the_upload_is_not_followed(scene: Scene, waits: list[floa
     hook = MediaIntelligenceHook(mi_conn_id=CONN_ID)
     try:
         presigned = hook.create_presigned_upload(WORKSPACE, "moved.png")
-        with pytest.raises(MediaIntelligenceApiError) as caught:
+        with pytest.raises(MediaIntelligenceUploadError) as caught:
             hook.put_thumbnail(presigned, png())
     finally:
         hook.close()
 
-    assert caught.value.status == 302
-    assert "redirected the upload elsewhere (not followed)" in str(caught.value)
+    assert "redirected the upload elsewhere (HTTP 302, not followed)" in str(caught.value)
     assert presigned.url not in str(caught.value)
     assert [entry.endpoint for entry in scene.emulator.state.requests] == ["presigned-url", "storage"]
     assert scene.other.state.requests == []

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
 
-from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError
+from airflow_provider_mi.exceptions import (
+    InvalidParameterError,
+    MediaIntelligenceAuthenticationError,
+    MediaIntelligenceError,
+)
 from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
 
 
@@ -54,3 +63,57 @@ def test_execute_complete_maps_each_event():
     with pytest.raises(MediaIntelligenceError, match="Authentication Failed") as error:
         sensor.execute_complete({}, {"status": "error", "message": "Authentication Failed"})
     assert not isinstance(error.value, AirflowFailException), "errors must not become skips under soft_fail"
+
+
+AUTH_PAYLOAD = MediaIntelligenceAuthenticationError(
+    401, "200", "Authentication Failed", hint="Check the key", envelope="gateway"
+).payload()
+ERROR_EVENT = {"status": "error", "message": "Authentication Failed", "error": AUTH_PAYLOAD, "end_time": 9e9}
+
+
+def test_an_error_event_raises_what_poke_mode_raises():
+    with pytest.raises(MediaIntelligenceAuthenticationError) as caught:
+        make_sensor().execute_complete({}, ERROR_EVENT)
+    assert (caught.value.status, caught.value.code, caught.value.hint) == (401, "200", "Check the key")
+
+
+def test_never_fail_skips_on_an_error_event():
+    with pytest.raises(AirflowSkipException, match="never_fail"):
+        make_sensor(never_fail=True).execute_complete({}, ERROR_EVENT)
+
+
+def test_never_fail_skips_on_a_failed_event():
+    with pytest.raises(AirflowSkipException, match="never_fail"):
+        make_sensor(never_fail=True).execute_complete({}, {"status": "failed", "message": "failed for good"})
+
+
+def test_silent_fail_waits_on_after_an_error_event():
+    sensor = make_sensor(silent_fail=True, deferrable=True, poke_interval=5, max_consecutive_errors=4)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute_complete({}, ERROR_EVENT)
+    _, kwargs = deferred.value.trigger.serialize()
+    assert (kwargs["end_time"], kwargs["poke_interval"], kwargs["max_consecutive_errors"]) == (9e9, 5, 4)
+
+
+def test_silent_fail_does_not_hide_a_permanent_failure():
+    with pytest.raises(AirflowFailException):
+        make_sensor(silent_fail=True).execute_complete({}, {"status": "failed", "message": "failed for good"})
+
+
+def test_the_trigger_gets_backoff_and_the_error_bound():
+    sensor = make_sensor(
+        deferrable=True, exponential_backoff=True, max_wait=120, max_consecutive_errors=None, timeout=50
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor._defer(end_time=1e10, consecutive_errors=2)
+    _, kwargs = deferred.value.trigger.serialize()
+    assert kwargs["exponential_backoff"] is True
+    assert kwargs["max_wait"] == 120.0
+    assert kwargs["max_consecutive_errors"] is None
+    assert kwargs["consecutive_errors"] == 2
+
+
+@pytest.mark.parametrize("value", [0, "ten", 1.5])
+def test_max_consecutive_errors_is_validated(value):
+    with pytest.raises(InvalidParameterError, match="max_consecutive_errors"):
+        make_sensor(max_consecutive_errors=value)

@@ -45,7 +45,15 @@ def png_bytes(size: int = 300) -> bytes:
 
 
 def test_serialize_round_trip_holds_only_plain_values():
-    trigger = make_trigger(mi_conn_id="my_conn", waiting_reasons={"FILE_NOT_EXIST"}, end_time=1234.5)
+    trigger = make_trigger(
+        mi_conn_id="my_conn",
+        waiting_reasons={"FILE_NOT_EXIST"},
+        end_time=1234.5,
+        max_consecutive_errors=3,
+        consecutive_errors=1,
+        exponential_backoff=True,
+        max_wait=30,
+    )
     classpath, kwargs = trigger.serialize()
     module, _, name = classpath.rpartition(".")
     rebuilt = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
@@ -57,6 +65,10 @@ def test_serialize_round_trip_holds_only_plain_values():
         "poke_interval": 0.05,
         "waiting_reasons": ["FILE_NOT_EXIST"],
         "end_time": 1234.5,
+        "max_consecutive_errors": 3,
+        "consecutive_errors": 1,
+        "exponential_backoff": True,
+        "max_wait": 30.0,
     }
 
 
@@ -221,3 +233,85 @@ def test_concurrent_first_users_of_a_shared_hook_open_one_session(mi_emulator):
             await hook.close()
 
     assert asyncio.run(main()) == 1
+
+
+def test_checks_once_more_at_the_deadline_before_giving_up(mi_emulator):
+    # Checks at 0 s and 0.6 s see nothing; the next interval would end past the deadline (1 s),
+    # so the trigger checks at the deadline itself, and that check finds the upload.
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(), hidden_checks=2)
+    [event] = events(make_trigger(poke_interval=0.6, end_time=time.time() + 1.0))
+    assert event["status"] == "success"
+    assert len(mi_emulator.state.requests_to("complete")) == 3
+
+
+def test_gives_up_after_max_consecutive_errors_with_the_last_error(mi_emulator, monkeypatch):
+    conn = json.loads(mi_emulator.connection_json())
+    monkeypatch.setenv("AIRFLOW_CONN_MI_ONCE", json.dumps({**conn, "extra": {"max_attempts": 1}}))
+    mi_emulator.state.inject("complete", *[Fault(503)] * 10)
+    [event] = events(make_trigger(mi_conn_id="mi_once", max_consecutive_errors=3, end_time=time.time() + 20))
+    assert event["status"] == "error"
+    assert event["message"].startswith("Gave up after 3 checks in a row failed (max_consecutive_errors=3)")
+    assert "HTTP 503" in event["message"]
+    assert event["error"]["type"] == "MediaIntelligenceGaveUpError"
+    assert len(mi_emulator.state.requests_to("complete")) == 3
+
+
+def test_an_answer_ends_an_error_streak(mi_emulator, monkeypatch):
+    conn = json.loads(mi_emulator.connection_json())
+    monkeypatch.setenv("AIRFLOW_CONN_MI_ONCE", json.dumps({**conn, "extra": {"max_attempts": 1}}))
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(), hidden_checks=2)
+    mi_emulator.state.inject("complete", Fault(503), Fault(None), Fault(503), Fault(None), Fault(503))
+    [event] = events(make_trigger(mi_conn_id="mi_once", max_consecutive_errors=2))
+    assert event["status"] == "success"
+    assert [e.status for e in mi_emulator.state.requests_to("complete")] == [503, 200, 503, 200, 503, 200]
+
+
+def test_errors_before_deferring_count_towards_the_streak(mi_emulator, monkeypatch):
+    conn = json.loads(mi_emulator.connection_json())
+    monkeypatch.setenv("AIRFLOW_CONN_MI_ONCE", json.dumps({**conn, "extra": {"max_attempts": 1}}))
+    mi_emulator.state.inject("complete", *[Fault(503)] * 5)
+    trigger = make_trigger(mi_conn_id="mi_once", max_consecutive_errors=3, consecutive_errors=2)
+    [event] = events(trigger)
+    assert event["error"]["type"] == "MediaIntelligenceGaveUpError"
+    assert len(mi_emulator.state.requests_to("complete")) == 1
+
+
+def test_an_error_event_carries_the_error_kind(mi_emulator, monkeypatch):
+    conn = json.loads(mi_emulator.connection_json())
+    monkeypatch.setenv("AIRFLOW_CONN_MI_BAD", json.dumps({**conn, "password": "wrong"}))
+    [event] = events(make_trigger(mi_conn_id="mi_bad"))
+    assert json.loads(json.dumps(event)) == event, "plain JSON"
+    assert event["error"]["type"] == "MediaIntelligenceAuthenticationError"
+    assert (event["error"]["status"], event["error"]["code"], event["error"]["envelope"]) == (
+        401,
+        "200",
+        "gateway",
+    )
+    assert "Check the connection's access key" in event["error"]["hint"]
+
+
+@pytest.mark.parametrize(
+    ("backoff", "max_wait", "expected"),
+    [
+        (False, None, [0.5, 0.5, 0.5, 0.5]),
+        (True, None, "doubling"),
+        (True, 2.5, "capped"),
+    ],
+)
+def test_honours_exponential_backoff_and_max_wait(mi_emulator, monkeypatch, backoff, max_wait, expected):
+    mi_emulator.state.store_thumbnail(WORKSPACE, "persons/thumbnails/face.png", png_bytes(), hidden_checks=4)
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("airflow_provider_mi.triggers.person_thumbnail.asyncio.sleep", record)
+    [event] = events(make_trigger(poke_interval=0.5, exponential_backoff=backoff, max_wait=max_wait))
+    assert event["status"] == "success"
+    if expected == "doubling":  # Airflow's backoff from poke 2 on: [1, 2), [1, 2), [2, 4), [4, 8) seconds
+        lows = [1, 1, 2, 4]
+        assert all(low <= wait < 2 * low for low, wait in zip(lows, slept, strict=True)), slept
+    elif expected == "capped":
+        assert max(slept) == 2.5 and len(slept) == 4, slept
+    else:
+        assert slept == expected
