@@ -89,3 +89,26 @@ with dag("mi_e2e_sensor"):
     sensor("soft_fail_deferred_timeout", soft_fail=True, deferrable=True, timeout=2)
     sensor("soft_fail_auth_error", soft_fail=True, mi_conn_id="mi_wrong_secret")
     sensor("deferred_auth_error", soft_fail=True, deferrable=True)
+
+with dag("mi_e2e_sensor_errors"):
+    for mode in ("poke", "reschedule", "deferrable"):
+        mode_args = {"deferrable": True} if mode == "deferrable" else {"mode": mode}
+        sensor(f"{mode}_unreachable", mi_conn_id="mi_unreachable", max_consecutive_errors=3, **mode_args)
+        sensor(
+            f"{mode}_errors_between_answers", mi_conn_id="mi_no_retry", max_consecutive_errors=2, **mode_args
+        )
+        sensor(f"{mode}_never_fail", never_fail=True, mi_conn_id="mi_wrong_secret", **mode_args)
+        sensor(f"{mode}_silent_fail", silent_fail=True, **mode_args)
+    sensor("deferred_never_fail", never_fail=True, deferrable=True)
+    sensor("deferred_silent_fail", silent_fail=True, deferrable=True)
+    sensor("deferred_error_kind", deferrable=True)
+    sensor("deferred_last_check_at_deadline", deferrable=True, poke_interval=4, timeout=6)
+
+with dag("mi_e2e_upload_evidence"):
+    # One after the other: the storage faults each task meets are scripted in order.
+    upload_args = {"workspace_name": WORKSPACE, "file_path": "{{ dag_run.conf['image'] }}"}
+    (
+        UploadPersonThumbnailOperator(task_id="lost_then_refused", **upload_args)
+        >> UploadPersonThumbnailOperator(task_id="landed_then_refused", **upload_args)
+        >> UploadPersonThumbnailOperator(task_id="never_lands", **upload_args)
+    )
