@@ -22,8 +22,8 @@ from airflow_provider_mi.exceptions import MediaIntelligenceUploadError
 from airflow_provider_mi.hooks.media_intelligence import MAX_UPLOAD_URLS, MediaIntelligenceHook
 
 WORKSPACE = "evidence-workspace"
-#: The bytes never reach storage, and the answer is lost (the connection is reset).
-LOST_BEFORE_LANDING = Fault(503, drop="headers", name="lost")
+#: The bytes never reach storage, and the answer is lost (cut short midway through its body).
+LOST_BEFORE_LANDING = Fault(503, b"x" * 64, drop="body", name="lost")
 #: The single-use URL refuses the next attempt.
 REFUSED = Fault(403, b"AccessDenied: upload URL already used", name="refused")
 
