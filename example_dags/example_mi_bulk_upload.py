@@ -2,8 +2,9 @@
 Upload a whole folder of person thumbnails in one task, then wait for the late ones.
 
 The bulk operator uploads every image of the folder concurrently within the connection's rate
-limits and returns one result per file. Uploads the API does not see yet come back ``waiting``;
-a mapped, deferrable sensor then waits for exactly those keys in the triggerer.
+limits, logs what became of each file and returns the counts and the keys the API does not see
+yet (``waitingKeys``); a mapped, deferrable sensor then waits for exactly those keys in the
+triggerer.
 (The first task only stages copies of the sample image, standing in for your own folder.)
 """
 
@@ -48,9 +49,9 @@ with DAG(
     )
 
     @task
-    def waiting_keys(results: list[dict[str, Any]]) -> list[str]:
-        """Keep the keys the API did not see yet when the upload finished."""
-        return [result["thumbnailKey"] for result in results if result["state"] == "waiting"]
+    def waiting_keys(summary: dict[str, Any]) -> list[str]:
+        """Take the keys the API did not see yet when the upload finished."""
+        return summary["waitingKeys"]
 
     PersonThumbnailUploadSensor.partial(
         task_id="wait_for_late_uploads",

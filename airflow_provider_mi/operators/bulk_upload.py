@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import glob
+import json
+import os
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -50,7 +53,7 @@ class FileUpload:
     upload_message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the plain dict pushed to XCom."""
+        """Return the file's entry of the report, as plain values."""
         return {
             "file": self.file,
             "state": self.state.value,
@@ -91,6 +94,38 @@ def find_images(sources: str | Iterable[str]) -> list[Path]:
     return sorted(found)
 
 
+def validate_report_path(value: Any) -> Path | None:
+    """
+    Return where the JSON report goes, or ``None``; its folder must exist and be writable.
+
+    :param value: a local file path, or ``None`` for no report file.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise InvalidParameterError(
+            f"report_path is {value!r}; give a file path such as '/data/reports/upload.json', or None."
+        )
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise InvalidParameterError(
+            f"report_path {str(path)!r} is a folder; name a file in it, e.g. report.json."
+        )
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise InvalidParameterError(
+            f"report_path {str(path)!r} cannot be written: its folder does not exist or is not writable "
+            "on the worker. Create the folder, or choose another path."
+        )
+    return path
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` to ``path`` whole or not at all (a reader never sees half a report)."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
+        json.dump(payload, handle, indent=1)
+    os.replace(handle.name, path)
+
+
 def _whole_number(name: str, value: Any, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidParameterError(f"{name} is {value!r}; it must be a whole number of {minimum} or more.")
@@ -103,10 +138,16 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
 
     Each file goes through the whole flow (local check, presigned URL, upload, completion), in
     ``max_concurrency`` threads that share the connection's client-side rate limits, so a batch
-    of thousands never draws a 429. Progress is logged as it goes. Returns one dict per file
-    (``file``, ``state``, ``thumbnailKey``, ``uploadStatus``, ``uploadMessage``); ``state`` is
-    ``waiting`` for uploads the API does not see yet (wait for those keys with
-    :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`).
+    of thousands never draws a 429. Progress is logged as it goes. Whatever goes wrong with one
+    file (unreadable, refused, an unexpected error) is that file's failure, never the batch's;
+    only rejected credentials stop the batch, and then the task fails at once, without retries,
+    reporting what was done.
+
+    The XCom stays small whatever the batch's size: the counts, the keys the API does not see
+    yet (``waitingKeys``: wait for them with
+    :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`) and the
+    report's path. The per-file report (``file``, ``state``, ``thumbnailKey``, ``uploadStatus``,
+    ``uploadMessage``) goes to the log and, with ``report_path``, to a JSON file.
 
     When more than ``max_failed_files`` files failed for good, the task fails at the end, naming
     them, without retries (a retry would upload every file again). For a few files, dynamic task
@@ -120,9 +161,11 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
     :param max_concurrency: uploads in flight at once.
     :param max_failed_files: failed files tolerated before the task fails.
     :param progress_interval: seconds between two progress lines in the log.
+    :param report_path: a local file to write the JSON report to (its folder must exist), or
+        ``None``. (templated)
     """
 
-    template_fields: Sequence[str] = ("sources", "workspace_name", "mi_conn_id")
+    template_fields: Sequence[str] = ("sources", "workspace_name", "mi_conn_id", "report_path")
 
     def __init__(
         self,
@@ -131,6 +174,7 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
         max_concurrency: int = 8,
         max_failed_files: int = 0,
         progress_interval: float = 10.0,
+        report_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -138,9 +182,10 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
         self.max_concurrency = _whole_number("max_concurrency", max_concurrency, minimum=1)
         self.max_failed_files = _whole_number("max_failed_files", max_failed_files, minimum=0)
         self.progress_interval = progress_interval
+        self.report_path = report_path
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        """Upload every file; return the per-file results, or fail when too many failed."""
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Upload every file; return the counts and the waiting keys, or fail when too many failed."""
         with failing_without_retries_on_bad_input():
             files = find_images(self.sources)
             if not files:
@@ -148,45 +193,86 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
                     f"sources {self.sources!r} matched no file. Give a folder of jpg, png or webp images, "
                     "a glob pattern such as '/data/faces/*.jpg', or a list of file paths."
                 )
+            report_path = validate_report_path(self.report_path)
             workspace = self.hook.workspace(self.workspace_name)  # validated once, before any request
         self.log.info(
             "Uploading %d files to workspace %s, %d at a time", len(files), workspace, self.max_concurrency
         )
-        results = self._upload_all(files, workspace)
-        counts = Counter(result.state for result in results)
-        self.log.info(
-            "Done: %d completed, %d waiting to be seen by the API, %d failed",
-            counts[UploadState.COMPLETED],
-            counts[UploadState.WAITING],
-            counts[UploadState.FAILED],
+        results, rejected = self._upload_all(files, workspace)
+        counts = Counter(result.state.value for result in results)
+        summary = (
+            f"{counts['completed']} completed, {counts['waiting']} waiting to be seen by the API, "
+            f"{counts['failed']} failed"
         )
+        self._report(results, workspace, counts, report_path)
+        if rejected is not None:
+            raise AirflowFailException(
+                f"The batch stopped: {rejected} Of {len(results)} files: {summary} (the rest not sent). "
+                f"Fix the connection's credentials and run the task again.{self._see(report_path)}"
+            ) from rejected
+        self.log.info("Done: %s", summary)
         failed = [result for result in results if result.state is UploadState.FAILED]
         if len(failed) > self.max_failed_files:
             named = "; ".join(f"{result.file}: {result.upload_message}" for result in failed[:NAMED_FAILURES])
             more = f"; and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
             raise AirflowFailException(
                 f"{len(failed)} of {len(results)} files failed (tolerated: {self.max_failed_files}): "
-                f"{named}{more}"
+                f"{named}{more}{self._see(report_path)}"
             )
-        return [result.to_dict() for result in results]
+        return {
+            "files": len(results),
+            **{state.value: counts[state.value] for state in UploadState},
+            "waitingKeys": [r.thumbnail_key for r in results if r.state is UploadState.WAITING],
+            "report": None if report_path is None else str(report_path),
+        }
 
-    def _upload_all(self, files: list[Path], workspace: str) -> list[FileUpload]:
+    @staticmethod
+    def _see(report_path: Path | None) -> str:
+        return f" The report of every file: {report_path}." if report_path else " The log lists every file."
+
+    def _report(
+        self, results: list[FileUpload], workspace: str, counts: Counter[str], report_path: Path | None
+    ) -> None:
+        """Log one line per file and, if asked, write the JSON report."""
+        for result in results:
+            self.log.info(
+                "%s: %s%s%s",
+                result.file,
+                result.state.value,
+                f" as {result.thumbnail_key}" if result.thumbnail_key else "",
+                f" ({result.upload_message})" if result.upload_message else "",
+            )
+        if report_path is not None:
+            entries = [result.to_dict() for result in results]
+            _write_json(report_path, {"workspace": workspace, "counts": dict(counts), "files": entries})
+            self.log.info("Wrote the report of %d files to %s", len(results), report_path)
+
+    def _upload_all(
+        self, files: list[Path], workspace: str
+    ) -> tuple[list[FileUpload], MediaIntelligenceAuthenticationError | None]:
+        """Upload every file; return the results and the rejection that stopped the batch, if any."""
         self._share_session_between_threads()
         stop = threading.Event()  # set by the first upload whose credentials are rejected
+        rejected: MediaIntelligenceAuthenticationError | None = None
         results: dict[Path, FileUpload] = {}
         last_report = time.monotonic()
         with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-bulk-upload") as pool:
             futures = {pool.submit(self._upload_one, path, workspace, stop): path for path in files}
             try:
                 for future in as_completed(futures):
-                    results[futures[future]] = future.result()
+                    path = futures[future]
+                    try:
+                        results[path] = future.result()
+                    except MediaIntelligenceAuthenticationError as err:
+                        rejected = rejected or err
+                        results[path] = FileUpload(str(path), UploadState.FAILED, upload_message=str(err))
                     if time.monotonic() - last_report >= self.progress_interval:
                         last_report = time.monotonic()
                         self._log_progress(results, len(files))
-            except BaseException:  # rejected credentials, or the task is being stopped
+            except BaseException:  # the task is being stopped
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        return [results[path] for path in files]
+        return [results[path] for path in files], rejected
 
     def _log_progress(self, results: dict[Path, FileUpload], total: int) -> None:
         failed = sum(result.state is UploadState.FAILED for result in results.values())
@@ -213,6 +299,11 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
             raise
         except MediaIntelligenceError as err:
             return FileUpload(str(path), UploadState.FAILED, upload_message=str(err))
+        except Exception as err:  # one file's surprise (e.g. an image parser's bug) is that file's failure
+            self.log.warning("Unexpected error uploading %s", path, exc_info=True)
+            return FileUpload(
+                str(path), UploadState.FAILED, upload_message=f"unexpected error: {type(err).__name__}: {err}"
+            )
         return FileUpload(
             str(path),
             completion.state(),

@@ -37,10 +37,10 @@ def test_bulk_example_uploads_every_image_and_waits_for_the_late_ones(airflow_ho
     assert result.succeeded, result.output[-6000:]
     calls = Counter(entry.endpoint for entry in late_emulator.state.requests)
     assert calls["presigned-url"] == calls["storage"] == 40
-    results = return_values(airflow_home, BULK)["upload_folder"]
-    assert len(results) == 40
-    assert {result["state"] for result in results} <= {"completed", "waiting"}
-    waiting = [result for result in results if result["state"] == "waiting"]
+    summary = return_values(airflow_home, BULK)["upload_folder"]
+    assert summary["files"] == summary["completed"] + summary["waiting"] == 40
+    waiting = summary["waitingKeys"]
+    assert len(waiting) == summary["waiting"]
     states = task_states(airflow_home, BULK)
     sensors = {task: state for task, state in states.items() if task.startswith("wait_for_late_uploads")}
     assert len(sensors) == max(1, len(waiting))

@@ -11,7 +11,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 from PIL import Image
 
-from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY
+from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
 from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceAuthenticationError
 from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator, find_images
 
@@ -57,10 +57,24 @@ def test_find_images_from_a_folder_a_glob_and_a_list(folder):
     assert find_images(f"{folder}/nothing-*.png") == []
 
 
-def test_uploads_every_file_and_returns_one_result_each(mi_emulator, folder):
-    results = bulk(str(folder), max_failed_files=2).execute(context={})
-    outcome = by_name(results)
-    assert len(results) == 7
+def run_bulk(sources, tmp_path, **kwargs) -> tuple[dict, dict[str, dict]]:
+    """Run the operator with a report file; return its XCom and the report's entries by file name."""
+    report = tmp_path / "report.json"
+    summary = bulk(sources, report_path=str(report), **kwargs).execute(context={})
+    return summary, by_name(json.loads(report.read_text())["files"])
+
+
+def test_uploads_every_file_and_reports_each(mi_emulator, folder, tmp_path):
+    summary, outcome = run_bulk(str(folder), tmp_path, max_failed_files=2)
+    assert summary == {
+        "files": 7,
+        "completed": 5,
+        "waiting": 0,
+        "failed": 2,
+        "waitingKeys": [],
+        "report": str(tmp_path / "report.json"),
+    }
+    assert len(outcome) == 7
     for number in range(5):
         result = outcome[f"face-{number}.png"]
         assert (result["state"], result["uploadStatus"], result["uploadMessage"]) == (
@@ -73,10 +87,47 @@ def test_uploads_every_file_and_returns_one_result_each(mi_emulator, folder):
     assert "RESOLUTION_NOT_SUPPORT" in outcome["tiny.jpg"]["uploadMessage"]
     assert outcome["notes.png"]["state"] == "failed"
     assert outcome["notes.png"]["thumbnailKey"] is None
-    json.dumps(results)  # plain values, fit for XCom
     # The two bad files were refused locally: five uploads, each presigned, put and completed.
     assert len(mi_emulator.state.requests_to("presigned-url")) == 5
     assert len(mi_emulator.state.requests_to("complete")) == 5
+
+
+def test_the_xcom_stays_small_for_a_large_batch(mi_emulator, tmp_path):
+    for number in range(300):
+        (tmp_path / f"face-{number:03d}.png").write_bytes(image())
+    mi_emulator.state.visibility_delay = 3600  # every upload waits: the waiting keys are in the XCom
+    summary = bulk(str(tmp_path), max_concurrency=8).execute(context={})
+    assert summary["files"] == summary["waiting"] == len(summary["waitingKeys"]) == 300
+    assert set(summary) == {"files", "completed", "waiting", "failed", "waitingKeys", "report"}
+    assert all(isinstance(key, str) for key in summary["waitingKeys"])
+
+
+def test_an_unexpected_error_with_one_file_fails_only_that_file(mi_emulator, folder, tmp_path, monkeypatch):
+    from airflow_provider_mi.hooks import media_intelligence
+
+    original = media_intelligence.check_image
+    broken = (folder / "face-3.png").read_bytes() + b"parser-bug"
+    (folder / "face-3.png").write_bytes(broken)
+
+    def check_image(data: bytes):
+        if data == broken:
+            raise RuntimeError("the image library choked")
+        return original(data)
+
+    monkeypatch.setattr(media_intelligence, "check_image", check_image)
+    summary, outcome = run_bulk(f"{folder}/face-*.png", tmp_path, max_failed_files=1)
+    assert (summary["completed"], summary["failed"]) == (4, 1)
+    assert (
+        outcome["face-3.png"]["uploadMessage"] == "unexpected error: RuntimeError: the image library choked"
+    )
+
+
+def test_a_report_path_whose_folder_is_missing_is_refused_before_any_request(mi_emulator, folder, tmp_path):
+    with pytest.raises(
+        AirflowFailException, match=r"report_path .* cannot be written: its folder does not exist"
+    ):
+        bulk(str(folder), report_path=str(tmp_path / "missing" / "report.json")).execute(context={})
+    assert mi_emulator.state.requests == []
 
 
 def test_fails_at_the_end_naming_the_failed_files(mi_emulator, folder):
@@ -90,12 +141,13 @@ def test_fails_at_the_end_naming_the_failed_files(mi_emulator, folder):
     assert len(mi_emulator.state.requests_to("complete")) == 5  # the good ones were still uploaded
 
 
-def test_uploads_the_api_does_not_see_yet_are_waiting_not_failed(mi_emulator, folder):
+def test_uploads_the_api_does_not_see_yet_are_waiting_not_failed(mi_emulator, folder, tmp_path):
     mi_emulator.state.visibility_delay = 3600
-    results = bulk(f"{folder}/face-*.png").execute(context={})
-    assert {(result["state"], result["uploadMessage"]) for result in results} == {
+    summary, outcome = run_bulk(f"{folder}/face-*.png", tmp_path)
+    assert {(result["state"], result["uploadMessage"]) for result in outcome.values()} == {
         ("waiting", "FILE_NOT_EXIST")
     }
+    assert summary["waitingKeys"] == [outcome[f"face-{number}.png"]["thumbnailKey"] for number in range(5)]
 
 
 def _formatted(sources, folder):
@@ -142,9 +194,26 @@ def test_rejected_credentials_stop_the_whole_batch(mi_emulator, folder, monkeypa
     wrong = json.loads(mi_emulator.connection_json())
     wrong["password"] = DEFAULT_SECRET_KEY + "-wrong"
     monkeypatch.setenv("AIRFLOW_CONN_NCP_MI_DEFAULT", json.dumps(wrong))
-    with pytest.raises(MediaIntelligenceAuthenticationError):
+    with pytest.raises(AirflowFailException, match=r"The batch stopped: .*Authentication Failed") as failure:
         bulk(f"{folder}/face-*.png", max_concurrency=1).execute(context={})
+    assert isinstance(failure.value.__cause__, MediaIntelligenceAuthenticationError)
     assert len(mi_emulator.state.requests) == 1  # the first refusal stopped the batch
+
+
+def test_credentials_rejected_mid_batch_report_what_was_done(mi_emulator, folder, tmp_path):
+    rejected = Fault(
+        401, json.dumps({"error": {"errorCode": "200", "message": "Authentication Failed"}}).encode()
+    )
+    mi_emulator.state.inject("presigned-url", Fault(None), Fault(None), rejected)
+    report = tmp_path / "report.json"
+    with pytest.raises(AirflowFailException) as failure:
+        bulk(f"{folder}/face-*.png", max_concurrency=1, report_path=str(report)).execute(context={})
+    message = str(failure.value)
+    assert "Of 5 files: 2 completed, 0 waiting to be seen by the API, 3 failed (the rest not sent)" in message
+    assert f"The report of every file: {report}" in message
+    entries = by_name(json.loads(report.read_text())["files"])
+    assert [entries[f"face-{n}.png"]["state"] for n in range(5)] == ["completed"] * 2 + ["failed"] * 3
+    assert entries["face-4.png"]["uploadMessage"] == "not sent: credentials rejected"
 
 
 def test_stays_within_the_rate_limits_the_api_enforces(mi_emulator, folder, monkeypatch):
@@ -156,8 +225,8 @@ def test_stays_within_the_rate_limits_the_api_enforces(mi_emulator, folder, monk
     monkeypatch.setenv("AIRFLOW_CONN_NCP_MI_DEFAULT", json.dumps(conn))
     for number in range(5, 12):
         (folder / f"face-{number}.png").write_bytes(image())
-    results = bulk(f"{folder}/face-*.png", max_concurrency=6).execute(context={})
-    assert [result["state"] for result in results] == ["completed"] * 12
+    summary = bulk(f"{folder}/face-*.png", max_concurrency=6).execute(context={})
+    assert summary["completed"] == 12
     assert mi_emulator.state.stats()["throttled"] == {"presigned-url": 0, "complete": 0}
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
 
+from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator
 from airflow_provider_mi.operators.person_thumbnail import (
     PersonThumbnailUploadCompleteOperator,
     UploadPersonThumbnailOperator,
@@ -111,4 +112,15 @@ with dag("mi_e2e_upload_evidence"):
         UploadPersonThumbnailOperator(task_id="lost_then_refused", **upload_args)
         >> UploadPersonThumbnailOperator(task_id="landed_then_refused", **upload_args)
         >> UploadPersonThumbnailOperator(task_id="never_lands", **upload_args)
+    )
+
+with dag("mi_e2e_bulk_rejected"):
+    BulkUploadPersonThumbnailsOperator(
+        task_id="credentials_rejected_mid_batch",
+        workspace_name=WORKSPACE,
+        sources="{{ dag_run.conf['folder'] }}",
+        report_path="{{ dag_run.conf['report'] }}",
+        max_concurrency=1,
+        retries=2,
+        retry_delay=timedelta(seconds=0),
     )
