@@ -50,9 +50,9 @@ class ApiRequest:
         return headers
 
 
-def _workspace_path(workspace_name: str, suffix: str) -> str:
+def _workspace_path(workspace_name: str, suffix: str = "") -> str:
     workspace = quote(validate_workspace_name(workspace_name), safe="")
-    return f"/api/v1/workspaces/{workspace}/{suffix}"
+    return f"/api/v1/workspaces/{workspace}" + (f"/{suffix}" if suffix else "")
 
 
 def _json(payload: dict[str, str]) -> bytes:
@@ -81,3 +81,12 @@ def presigned_url_request(workspace_name: str, file_name: str) -> ApiRequest:
     name = validate_file_name(file_name)
     path = _workspace_path(workspace_name, "person-thumbnail/uploads/presigned-url")
     return ApiRequest("POST", path, _json({"thumbnailFileName": name}), PRESIGNED_URL)
+
+
+def workspace_request(workspace_name: str) -> ApiRequest:
+    """
+    Build ``GET /api/v1/workspaces/{workspace_name}``: the workspace's details (a read).
+
+    :param workspace_name: the Media Intelligence workspace.
+    """
+    return ApiRequest("GET", _workspace_path(workspace_name))

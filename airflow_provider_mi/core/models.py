@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -132,3 +132,20 @@ class PresignedUpload:
             f"PresignedUpload(thumbnail_key={self.thumbnail_key!r}, url='***', "
             f"expiration_seconds={self.expiration_seconds!r})"
         )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """
+    A workspace, as ``GET /api/v1/workspaces/{workspace_name}`` describes it.
+
+    :param workspace_name: its name.
+    :param workspace_url: its page, if the API gave one.
+    :param bucket_name: the Object Storage bucket linked to it, if any.
+    :param raw: the API's whole ``result``, fields this provider does not know included.
+    """
+
+    workspace_name: str
+    workspace_url: str | None = None
+    bucket_name: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)

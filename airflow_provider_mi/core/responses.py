@@ -8,12 +8,13 @@ Both the Media Intelligence envelope (``{"code", "message", "result"}``) and the
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion
+from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, Workspace
 from airflow_provider_mi.exceptions import (
     MediaIntelligenceApiError,
     MediaIntelligenceAuthenticationError,
@@ -79,6 +80,9 @@ def _load_json(body: bytes) -> Any:
         return None
 
 
+_MARKUP = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+
+
 def describe_foreign_body(headers: Mapping[str, str], body: bytes) -> str | None:
     """
     Say what a body that is no API envelope held, its content type and first words (``None`` if empty).
@@ -87,7 +91,10 @@ def describe_foreign_body(headers: Mapping[str, str], body: bytes) -> str | None
     :param body: the raw response body.
     """
     content_type = headers.get("Content-Type") or "no content type"
-    words = " ".join(body[:400].decode("utf-8", "replace").split())
+    text = body[:2000].decode("utf-8", "replace")
+    if "html" in content_type.lower():
+        text = _MARKUP.sub(" ", text)  # the page's words, not its markup
+    words = " ".join(text.split())
     snippet = words[:80] + ("..." if len(words) > 80 else "")
     return f"the body is no API envelope ({content_type}: {snippet!r})" if words else None
 
@@ -184,3 +191,20 @@ def parse_presigned_upload(result: Mapping[str, Any]) -> PresignedUpload:
         )
     expiry = result.get("expirationSeconds")
     return PresignedUpload(key, url, expiry if isinstance(expiry, int) else None)
+
+
+def parse_workspace(result: Mapping[str, Any]) -> Workspace:
+    """
+    Return the typed workspace from ``result``.
+
+    :param result: the ``result`` object of ``GET /api/v1/workspaces/{workspace_name}``.
+    """
+    name = result.get("workspaceName")
+    if not isinstance(name, str) or not name:
+        raise MediaIntelligenceResponseError("'result.workspaceName' is missing", retryable=False)
+
+    def text(field: str) -> str | None:
+        value = result.get(field)
+        return value if isinstance(value, str) and value else None
+
+    return Workspace(name, text("workspaceUrl"), text("bucketName"), dict(result))

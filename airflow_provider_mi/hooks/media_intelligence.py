@@ -21,22 +21,31 @@ from airflow_provider_mi.core.endpoints import (
     ApiRequest,
     complete_upload_request,
     presigned_url_request,
+    workspace_request,
 )
 from airflow_provider_mi.core.images import check_image
-from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, UploadLanding, UploadState
+from airflow_provider_mi.core.models import (
+    PresignedUpload,
+    UploadCompletion,
+    UploadLanding,
+    UploadState,
+    Workspace,
+)
 from airflow_provider_mi.core.responses import (
     parse_api_response,
     parse_completion,
     parse_presigned_upload,
+    parse_workspace,
 )
 from airflow_provider_mi.core.retry import LoggerLike, is_retryable, replaying, retry_arguments
-from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS, ConnectionSettings
+from airflow_provider_mi.core.settings import CONN_TYPE, DEFAULT_BASE_URL, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceApiError,
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceConnectionError,
     MediaIntelligenceError,
+    MediaIntelligenceResponseError,
     MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
@@ -47,9 +56,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_mi.core.limiter import SharedRateLimiter
 
-#: The placeholder workspace and key ``test_connection`` asks about when the connection names none.
+#: The placeholder workspace ``test_connection`` reads when the connection names none.
 CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
-CONNECTION_TEST_KEY = "airflow-connection-test"
 
 
 def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> ConnectionSettings:
@@ -381,25 +389,61 @@ class MediaIntelligenceHook(BaseHook):
             "that this machine reaches object storage, then run the task again."
         )
 
+    def get_workspace(self, workspace_name: str | None = None) -> Workspace:
+        """
+        Describe a workspace: ``GET /api/v1/workspaces/{workspace_name}``.
+
+        :param workspace_name: the workspace, or ``None`` for the connection's default.
+        """
+        return parse_workspace(self.call(workspace_request(self.workspace(workspace_name))))
+
     def test_connection(self) -> tuple[bool, str]:
-        """Make one signed request and tell whether the credentials and the host work."""
+        """
+        Read a workspace (a read-only probe) and tell whether the credentials and the host work.
+
+        Success rests on an answer only the API or its gateway gives: their JSON envelopes. The
+        connection's workspace is read when it names one, else a placeholder that the API answers
+        with its own "unknown workspace" envelope once the gateway has accepted the signature.
+        """
         try:
             settings = self.settings
             workspace = settings.workspace_name or CONNECTION_TEST_WORKSPACE
-            self._send_once(complete_upload_request(workspace, CONNECTION_TEST_KEY))
+            found = parse_workspace(self._send_once(workspace_request(workspace)))
         except MediaIntelligenceAuthenticationError as err:
             return False, f"Credentials rejected: {err}"
         except MediaIntelligenceApiError as err:
-            if err.status in (400, 404) and not settings.workspace_name:
-                return True, (
-                    f"Credentials accepted by {settings.base_url} (the placeholder workspace "
-                    f"{CONNECTION_TEST_WORKSPACE!r} is unknown there, as expected)."
-                )
-            return False, str(err)
+            return _probe_refused(err, settings)
+        except MediaIntelligenceResponseError as err:
+            return False, (
+                f"{settings.base_url} answered, but not as the Media Intelligence API does ({err}): the "
+                f"connection's host is probably not the API (the public API is {DEFAULT_BASE_URL})."
+            )
         except MediaIntelligenceError as err:
             return False, str(err)
-        where = f"workspace {settings.workspace_name!r}" if settings.workspace_name else settings.base_url
-        return True, f"Connection works: signed request accepted by {where}."
+        if not settings.workspace_name:
+            return True, f"Credentials accepted by {settings.base_url}."
+        return True, f"Connection works: workspace {found.workspace_name!r} found at {settings.base_url}."
+
+
+def _probe_refused(err: MediaIntelligenceApiError, settings: ConnectionSettings) -> tuple[bool, str]:
+    """Judge the error that answered ``test_connection``'s probe: whose answer it is, and what it means."""
+    if err.envelope is None:
+        return False, (
+            f"{settings.base_url} answered HTTP {err.status}, but {err.details or 'with an empty body'}: "
+            "the connection's host is probably not the Media Intelligence API. Check the host (the "
+            f"public API is {DEFAULT_BASE_URL})."
+        )
+    if err.envelope == "api" and err.status in (400, 404):
+        if not settings.workspace_name:
+            return True, (
+                f"Credentials accepted by {settings.base_url} (the placeholder workspace "
+                f"{CONNECTION_TEST_WORKSPACE!r} is unknown there, as expected)."
+            )
+        return False, (
+            f"Credentials accepted by {settings.base_url}, but workspace {settings.workspace_name!r} was "
+            f"not found: {err} Check the connection's workspace_name extra."
+        )
+    return False, str(err)
 
 
 @dataclass

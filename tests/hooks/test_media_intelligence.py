@@ -462,7 +462,20 @@ def test_test_connection_succeeds(
 
     assert ok is True
     assert mi_emulator.url in message
-    assert [entry.status for entry in mi_emulator.state.requests] == [200]
+    assert endpoints_called(mi_emulator) == [("workspace", 200)], "a read-only probe"
+
+
+def test_test_connection_reads_the_connections_workspace(define_connection: DefineConnection) -> None:
+    with MediaIntelligenceEmulator(workspaces={"team-faces"}) as emulator:
+        hook = define_connection("mi_named_ws", emulator.connection_json(workspace_name="team-faces"))
+        ok, message = hook.test_connection()
+        workspace = hook.get_workspace()
+
+    assert ok is True
+    assert message == f"Connection works: workspace 'team-faces' found at {emulator.url}."
+    assert workspace.workspace_name == "team-faces"
+    assert workspace.workspace_url
+    assert [(entry.method, entry.endpoint) for entry in emulator.state.requests] == [("GET", "workspace")] * 2
 
 
 def test_test_connection_accepts_an_unknown_placeholder_workspace(
@@ -519,7 +532,7 @@ def test_test_connection_failures_each_say_what_to_fix(
     assert "no secret key" in messages["no secret"]
     assert WRONG_SECRET not in " ".join(messages.values())
     # One request each, no retries: a connection test answers fast.
-    assert endpoints_called(mi_emulator) == [("complete", 401)]
+    assert endpoints_called(mi_emulator) == [("workspace", 401)]
     assert [entry.status for entry in skewed_emulator.state.requests] == [401]
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -216,7 +219,7 @@ def test_connections_test_succeeds_against_the_emulator(
     assert "Connection success!" in process.stdout
     assert "Connection failed!" not in process.stdout
     # The command's one signed request reached this test's emulator, and was accepted.
-    assert [(entry.endpoint, entry.status) for entry in mi_emulator.state.requests] == [("complete", 200)]
+    assert [(entry.endpoint, entry.status) for entry in mi_emulator.state.requests] == [("workspace", 200)]
 
 
 def test_connections_test_reports_a_wrong_secret(
@@ -236,4 +239,24 @@ def test_connections_test_reports_a_wrong_secret(
         assert process.returncode == 1
     else:
         assert process.returncode == 0  # Airflow 2.11 exits 0 even when the test fails
-    assert [(entry.endpoint, entry.status) for entry in mi_emulator.state.requests] == [("complete", 401)]
+    assert [(entry.endpoint, entry.status) for entry in mi_emulator.state.requests] == [("workspace", 401)]
+
+
+def test_connections_test_fails_on_a_host_that_is_not_the_api(airflow_cli: AirflowCli, tmp_path) -> None:
+    # Python's own file server answers the probe with its HTML 404 page.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    conn = {"conn_type": "ncp_media_intelligence", "host": host, "login": "key", "password": WRONG_SECRET}
+    env = {"AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "AIRFLOW_CONN_NCP_MI_DEFAULT": json.dumps(conn)}
+    try:
+        process = airflow_cli("connections", "test", "ncp_mi_default", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    output = flat(process.stdout + process.stderr)
+    assert "Connection failed!" in output
+    assert "Credentials accepted" not in output
+    assert f"{host} answered HTTP 404, but the body is no API envelope (text/html" in output
+    assert "probably not the Media Intelligence API" in output
