@@ -9,6 +9,7 @@ import signal
 import threading
 
 from airflow_provider_mi.emulator import faults
+from airflow_provider_mi.emulator.judge import require_pillow
 from airflow_provider_mi.emulator.server import MediaIntelligenceEmulator
 from airflow_provider_mi.emulator.state import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, parse_rate_limit
 
@@ -82,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
         scripts += faults.load_script(args.faults) if args.faults else []
     except (OSError, ValueError) as err:
         parser.error(str(err))
+
+    try:
+        require_pillow()
+    except ModuleNotFoundError as err:
+        parser.exit(1, f"{parser.prog}: {err}\n")
 
     emulator = MediaIntelligenceEmulator(
         port=args.port,

@@ -75,6 +75,7 @@ class EmulatorApp:
         app.router.add_get(_CONTROL_PREFIX + "stats", self.control_stats)
         app.router.add_post(_CONTROL_PREFIX + "complete-all", self.control_complete_all)
         app.router.add_post(_CONTROL_PREFIX + "thumbnails", self.control_thumbnails)
+        app.router.add_get(_CONTROL_PREFIX + "workspaces/{workspace}", self.control_workspace)
         return app
 
     @staticmethod
@@ -202,6 +203,12 @@ class EmulatorApp:
     async def control_complete_all(self, request: web.Request) -> web.Response:
         """``POST /_emulator/complete-all``: make every stored thumbnail visible now."""
         return web.json_response({"made_visible": self.state.make_all_visible()})
+
+    async def control_workspace(self, request: web.Request) -> web.Response:
+        """``GET /_emulator/workspaces/{name}``, a workspace's ``workspaceUrl``: its thumbnails' keys."""
+        name = request.match_info["workspace"]
+        keys = self.state.thumbnail_keys(name)
+        return web.json_response({"workspaceName": name, "thumbnailKeys": keys})
 
     async def control_thumbnails(self, request: web.Request) -> web.Response:
         """``POST /_emulator/thumbnails``, ``{"workspace", "keys", "visible" (true)}``: store thumbnails."""

@@ -335,6 +335,11 @@ class EmulatorState:
                     count += 1
         return count
 
+    def thumbnail_keys(self, workspace: str) -> list[str]:
+        """Return the keys of the thumbnails stored in ``workspace``, visible or not, sorted."""
+        with self._lock:
+            return sorted(key for stored_in, key in self._thumbnails if stored_in == workspace)
+
     def store_thumbnails(self, workspace: str, thumbnail_keys: Iterable[str], *, visible: bool = True) -> int:
         """
         Store a valid thumbnail (:func:`valid_thumbnail`) under each key, without an upload; return how many.

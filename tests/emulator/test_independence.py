@@ -106,6 +106,18 @@ def test_without_pillow_the_plugin_and_the_client_work_and_the_emulator_says_how
     assert 'pip install "airflow-provider-mi[emulator]"' in result.stdout
 
 
+def test_without_pillow_the_command_line_says_how_to_install_it():
+    result = run_without_pillow(
+        "import runpy; runpy.run_module('airflow_provider_mi.emulator', run_name='__main__')"
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "mi-emulator: The Media Intelligence emulator decodes uploaded images with Pillow"
+    )
+    assert 'pip install "airflow-provider-mi[emulator]"' in result.stderr
+
+
 @pytest.mark.parametrize(("method", "uri", "timestamp", "access_key", "secret_key", "signature"), SDK_VECTORS)
 def test_the_gateway_accepts_the_sdks_signatures(method, uri, timestamp, access_key, secret_key, signature):
     assert (

@@ -221,19 +221,18 @@ def test_get_workspace_describes_it(http, emulator):
     )
     assert result["workspaceName"] == WORKSPACE
     assert result["workspaceUrl"] == f"{emulator.url}/_emulator/workspaces/{WORKSPACE}"
+    upload = presign(http, emulator)
+    assert put(http, upload.url, make_png()).status_code == 200
+    page = http.get(result["workspaceUrl"], timeout=TIMEOUT)
+    assert page.json() == {"workspaceName": WORKSPACE, "thumbnailKeys": [upload.thumbnail_key]}
     assert result["monthlyAnalysisCount"] == 0
     assert result["bucketName"] and result["createdUserName"] and result["updatedUserName"]
     created = datetime.fromisoformat(result["createdTime"])
     assert created.utcoffset() is not None
-    assert abs(created.timestamp() - emulator.state.now()) < 3600
+    assert created.timestamp() <= emulator.state.now()
     assert datetime.fromisoformat(result["updatedTime"]) >= created
-    assert emulator.state.requests[-1] == RecordedRequest(
-        "GET",
-        "workspace",
-        f"/api/v1/workspaces/{WORKSPACE}",
-        200,
-        None,
-        emulator.state.requests[-1].signature,
+    assert replace(emulator.state.requests[0], signature=None) == RecordedRequest(
+        "GET", "workspace", f"/api/v1/workspaces/{WORKSPACE}", 200
     )
 
 
