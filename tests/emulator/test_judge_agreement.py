@@ -123,6 +123,8 @@ def corpus() -> dict[str, tuple[Callable[[], bytes], str, str | None]]:
         "png-ihdr-3-bit-rgb": (lambda: with_png_header(png(), png_header(300, 300, 3)), "face.png", FORMAT),
         "truncated-webp": (lambda: webp()[:-1], "face.webp", FORMAT),
         "truncated-animated-webp": (lambda: animated_webp()[:-20], "face.webp", FORMAT),
+        "webp-empty-vp8-chunk": (lambda: b"RIFF\x0c\0\0\0WEBPVP8 \0\0\0\0", "face.webp", FORMAT),
+        "webp-empty-vp8x-chunk": (lambda: b"RIFF\x0c\0\0\0WEBPVP8X\0\0\0\0", "face.webp", FORMAT),
         "webp-chunk-beyond-riff": (lambda: webp_with_riff_size(webp(), 4 + 8), "face.webp", FORMAT),
     }
 
