@@ -106,8 +106,11 @@ def _jpeg_problem(data: bytes) -> str | None:
     """Walk a JPEG's segments from its start to its end-of-image marker."""
     position, has_frame, has_scan = 2, False, False
     while position + 2 <= len(data):
-        if data[position] != 0xFF:
-            return f"byte {position} should begin a marker"
+        if data[position] != 0xFF:  # decoders skip stray bytes between segments, to the next marker
+            position = data.find(b"\xff", position)
+            if position == -1:
+                break
+            continue
         marker = data[position + 1]
         if marker == 0xFF or marker in _JPEG_STANDALONE:
             position += 1 if marker == 0xFF else 2

@@ -61,6 +61,12 @@ def padded_to(data: bytes, size: int) -> bytes:
     return data + b"\0" * (size - len(data))
 
 
+def with_stray_bytes(data: bytes) -> bytes:
+    """``data`` with junk before its first quantisation table (DQT): decoders skip it to the marker."""
+    start = data.index(b"\xff\xdb")
+    return data[:start] + b"junk" + data[start:]
+
+
 def with_jpeg_frame(data: bytes, offset: int, value: bytes) -> bytes:
     """``data`` with ``value`` written at ``offset`` in its frame header (SOF0)'s body."""
     start = data.index(b"\xff\xc0") + 4 + offset
@@ -109,6 +115,7 @@ def corpus() -> dict[str, tuple[Callable[[], bytes], str, str | None]]:
             "face.jpg",
             FORMAT,
         ),
+        "jpeg-stray-bytes-between-segments": (lambda: with_stray_bytes(jpeg()), "face.jpg", None),
         "truncated-jpeg": (lambda: half(jpeg()), "face.jpg", FORMAT),
         "jpeg-without-eoi": (lambda: jpeg()[:-2], "face.jpg", FORMAT),
         "truncated-progressive-jpeg": (lambda: photo("JPEG", progressive=True)[:-400], "face.jpg", FORMAT),
