@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from PIL import Image
+from PIL import Image, ImageOps
 
 from airflow_provider_mi.core import endpoints
 from airflow_provider_mi.core.images import check_image
@@ -217,3 +217,17 @@ def test_the_client_agrees_with_the_judge_on_every_prefix(make):
         verdict for verdict in verdicts if verdict[1] != verdict[2] and not end - 8 <= verdict[0] < end
     ]
     assert disagreements == []
+
+
+def test_the_corpus_is_what_its_names_say():
+    def opened(case: str) -> Image.Image:
+        return Image.open(io.BytesIO(CORPUS[case][0]()))
+
+    assert opened("png-named-jpg").format == "PNG"
+    assert opened("cmyk-jpeg").mode == "CMYK"
+    assert opened("progressive-jpeg").info.get("progressive")
+    assert opened("animated-webp").n_frames == 3
+    rotated = opened("exif-rotated-400x300")
+    assert (rotated.size, rotated.getexif()[EXIF_ORIENTATION]) == ((400, 300), 6)
+    assert ImageOps.exif_transpose(rotated).size == (300, 400)
+    assert len(CORPUS["just-over-5-mb"][0]()) == 5 * 1024 * 1024 + 1
