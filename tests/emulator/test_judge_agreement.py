@@ -62,9 +62,10 @@ def padded_to(data: bytes, size: int) -> bytes:
 
 
 def with_stray_bytes(data: bytes) -> bytes:
-    """``data`` with junk before its first quantisation table (DQT): decoders skip it to the marker."""
+    """``data`` with junk after its first quantisation table (DQT): decoders skip it to the next marker."""
     start = data.index(b"\xff\xdb")
-    return data[:start] + b"junk" + data[start:]
+    end = start + 2 + int.from_bytes(data[start + 2 : start + 4], "big")
+    return data[:end] + b"junk" + data[end:]
 
 
 def with_jpeg_frame(data: bytes, offset: int, value: bytes) -> bytes:
