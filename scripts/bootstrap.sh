@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Creates and refreshes the per-Airflow virtual environments of this project.
 #
-# Source it, then call `mi_bootstrap SERIES` (SERIES: 3.3 or 2.11). It sets MI_VENV to the venv,
-# .venvs/airflow-SERIES, holding the pinned Airflow and this project (editable, with its `test`
-# extra), installed in one resolver run. A stamp file in the venv holds a hash of pyproject.toml
-# and the Airflow version; the venv is re-installed when that hash changes, and created anew when
-# its interpreter is missing or broken. Set MI_PYTHON to build the venvs with another interpreter.
+# Source it, then call `mi_bootstrap SERIES` (SERIES: 3.3, 2.11 or 2.11-lowest). It sets MI_VENV to
+# the venv, .venvs/airflow-SERIES, holding the pinned Airflow and this project (editable, with its
+# `test` extra), installed in one resolver run; 2.11-lowest is Airflow 2.11 with every direct
+# dependency at its floor (constraints/lowest-direct.txt). A stamp file in the venv holds a hash of
+# pyproject.toml, the constraints and the Airflow version; the venv is re-installed when that hash
+# changes, and created anew when its interpreter is missing or broken. Set MI_PYTHON to build the
+# venvs with another interpreter.
 set -euo pipefail
 
 MI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,17 +17,26 @@ MI_PYTHON="${MI_PYTHON:-python3}"
 mi_airflow_pin() {
     case "$1" in
         3.3) echo "3.3.2" ;;
-        2.11) echo "2.11.2" ;;
+        2.11 | 2.11-lowest) echo "2.11.2" ;;
         *)
-            echo "bootstrap: unknown Airflow series '$1' (known: 3.3, 2.11)" >&2
+            echo "bootstrap: unknown Airflow series '$1' (known: 3.3, 2.11, 2.11-lowest)" >&2
             return 2
             ;;
     esac
 }
 
-# Prints the hash that says what a venv was installed from.
+# Prints the constraints file that pins a series' dependencies: the floors for *-lowest, else nothing.
+mi_constraints_file() {
+    if [[ $1 == *-lowest ]]; then echo "$MI_ROOT/constraints/lowest-direct.txt"; fi
+}
+
+# mi_install_hash VERSION [CONSTRAINTS_FILE]: prints the hash that says what a venv was installed from.
 mi_install_hash() {
-    { cat "$MI_ROOT/pyproject.toml"; echo "apache-airflow==$1"; } | sha256sum | cut -d' ' -f1
+    {
+        cat "$MI_ROOT/pyproject.toml"
+        echo "apache-airflow==$1"
+        if [[ -n ${2:-} ]]; then cat "$2"; fi
+    } | sha256sum | cut -d' ' -f1
 }
 
 # The lines of pip's output that are noise here: the local index lacks some projects' pages.
@@ -49,14 +60,16 @@ mi_quiet() {
 
 # mi_bootstrap SERIES: make .venvs/airflow-SERIES current; set MI_VENV to its path.
 mi_bootstrap() {
-    local series="$1" version venv stamp want started
+    local series="$1" version venv stamp want started constraints pip_args=()
     version="$(mi_airflow_pin "$series")" || return
+    constraints="$(mi_constraints_file "$series")"
+    if [[ -n $constraints ]]; then pip_args=(--constraint "$constraints"); fi
     venv="$MI_ROOT/.venvs/airflow-$series"
     stamp="$venv/.mi-install-stamp"
-    want="$(mi_install_hash "$version")"
+    want="$(mi_install_hash "$version" "$constraints")" || return
     MI_VENV="$venv"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c "" 2>/dev/null; then
-        echo "bootstrap: $venv is up to date (apache-airflow==$version)"
+        echo "bootstrap: $venv is up to date (apache-airflow==$version${constraints:+, $(basename "$constraints")})"
         return 0
     fi
     started=$SECONDS
@@ -67,7 +80,7 @@ mi_bootstrap() {
         mi_quiet "$MI_PYTHON" -m venv "$venv" || return
     fi
     rm -f "$stamp"
-    mi_quiet "$venv/bin/python" -m pip install --no-input --progress-bar off \
+    mi_quiet "$venv/bin/python" -m pip install --no-input --progress-bar off "${pip_args[@]}" \
         "apache-airflow==$version" -e "$MI_ROOT[test]" || return
     echo "$want" >"$stamp" || return
     echo "bootstrap: installed apache-airflow==$version and the project into $venv in $((SECONDS - started)) s"

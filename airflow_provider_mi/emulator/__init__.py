@@ -7,8 +7,11 @@ A local emulator of the Media Intelligence API, for demos and DAG tests without 
         os.environ.update(emulator.airflow_env())
         ...  # run DAGs; inspect emulator.state.requests
 
-It verifies signature v2 as the API Gateway does and implements the person thumbnail upload
-flow (presigned URL, PUT, complete) with the API's constraints; :mod:`.faults` scripts failures
+It verifies signature v2 as the API Gateway does (:mod:`.signature`), implements the person
+thumbnail upload flow (presigned URL, PUT, complete) and ``GET`` workspace, and judges uploads by
+decoding them with Pillow (:mod:`.judge`, which documents its rules; the ``emulator`` extra
+installs Pillow). Its rules (:mod:`.rules`) are its own, apart from the client's, so that tests
+comparing the two can disagree. :mod:`.faults` scripts failures
 (``emulator.state.inject("complete", faults.http_error(503))``). ``rate_limits`` throttles the
 signed endpoints as the gateway does and ``latency_seconds`` delays every answer; its control
 routes under ``/_emulator/`` (``stats``, ``complete-all``, ``thumbnails``) serve benchmarks in

@@ -9,6 +9,7 @@ import signal
 import threading
 
 from airflow_provider_mi.emulator import faults
+from airflow_provider_mi.emulator.judge import require_pillow
 from airflow_provider_mi.emulator.server import MediaIntelligenceEmulator
 from airflow_provider_mi.emulator.state import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, parse_rate_limit
 
@@ -49,8 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         type=_rate_limit,
         metavar="ENDPOINT=CALLS/SECONDS",
-        help="throttle ENDPOINT (presigned-url or complete) to CALLS per SECONDS as the gateway does, "
-        "answering 429 beyond, e.g. complete=1000/60 (repeat)",
+        help="throttle ENDPOINT (presigned-url, complete or workspace) to CALLS per SECONDS as the gateway "
+        "does, answering 429 beyond, e.g. complete=1000/60 (repeat)",
     )
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="SECONDS", help="answer every request this much later"
@@ -82,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
         scripts += faults.load_script(args.faults) if args.faults else []
     except (OSError, ValueError) as err:
         parser.error(str(err))
+
+    try:
+        require_pillow()
+    except ModuleNotFoundError as err:
+        parser.exit(1, f"{parser.prog}: {err}\n")
 
     emulator = MediaIntelligenceEmulator(
         port=args.port,

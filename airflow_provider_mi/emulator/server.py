@@ -3,37 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import math
+import re
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_mi.core.images import MAX_IMAGE_BYTES, check_image
-from airflow_provider_mi.core.models import UploadFailureReason, UploadStatus
-from airflow_provider_mi.core.responses import CLOCK_SKEW_LIMIT_SECONDS
-from airflow_provider_mi.core.signing import (
-    ACCESS_KEY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    make_signature,
-)
-from airflow_provider_mi.core.validation import WORKSPACE_NAME_PATTERN
-from airflow_provider_mi.emulator import faults
+from airflow_provider_mi.emulator import faults, rules
+from airflow_provider_mi.emulator.judge import judge_thumbnail, require_pillow
+from airflow_provider_mi.emulator.signature import authentication_failure
 from airflow_provider_mi.emulator.state import EmulatorState, RecordedRequest
 
-_API_PREFIX = "/api/v1/workspaces/{workspace}/person-thumbnail/uploads/"
+_WORKSPACE_ROUTE = "/api/v1/workspaces/{workspace}"
+_API_PREFIX = _WORKSPACE_ROUTE + "/person-thumbnail/uploads/"
+_WORKSPACE_PATH = re.compile(r"/api/v1/workspaces/[^/]+")
 _STORAGE_PREFIX = "/_storage/"
 #: The emulator's own control plane (not the API's): no gateway, no latency, not logged.
 _CONTROL_PREFIX = "/_emulator/"
 
+#: Who created and last changed every workspace, as ``GET`` workspace reports it.
+EMULATOR_USER = "emulator"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-#: The thumbnail key a request is about, once known (logged with the request).
-THUMBNAIL_KEY: web.RequestKey[str | None] = web.RequestKey("thumbnail_key")
+#: The thumbnail key a request is about, once known (logged with the request). aiohttp 3.14 warns
+#: about plain-text keys in a request's storage; the older versions allowed have no typed keys.
+THUMBNAIL_KEY: Any = web.RequestKey("thumbnail_key") if hasattr(web, "RequestKey") else "thumbnail_key"
 
 
 def _gateway_error(status: int, code: str, message: str, details: str | None = None) -> web.Response:
@@ -59,26 +58,6 @@ def _throttled(retry_after: float) -> web.Response:
     return response
 
 
-def _authentication_failure(request: web.Request, state: EmulatorState) -> str | None:
-    """Return why the gateway would refuse this request's signature, or ``None``."""
-    timestamp = request.headers.get(TIMESTAMP_HEADER, "")
-    access_key = request.headers.get(ACCESS_KEY_HEADER, "")
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not (timestamp and access_key and signature):
-        return "Signature headers are missing."
-    if not timestamp.isdigit():
-        return "Timestamp is invalid."
-    if abs(state.now() - int(timestamp) / 1000) >= CLOCK_SKEW_LIMIT_SECONDS:
-        return "Timestamp is expired."
-    secret_key = state.credentials.get(access_key)
-    if secret_key is None:
-        return "Access key is not registered."
-    expected = make_signature(request.method, request.raw_path, timestamp, access_key, secret_key)
-    if not hmac.compare_digest(expected, signature):
-        return "Signature is invalid."
-    return None
-
-
 class EmulatorApp:
     """The request handlers, over one :class:`EmulatorState`."""
 
@@ -87,14 +66,16 @@ class EmulatorApp:
         self.public_url = public_url
 
     def build(self) -> web.Application:
-        """Return the aiohttp application: the gateway middleware, the three routes and the control routes."""
-        app = web.Application(client_max_size=MAX_IMAGE_BYTES * 4, middlewares=[self._gateway])
+        """Return the aiohttp application: the gateway middleware, the API's routes and the control routes."""
+        app = web.Application(client_max_size=rules.MAX_IMAGE_BYTES * 4, middlewares=[self._gateway])
+        app.router.add_get(_WORKSPACE_ROUTE, self.workspace)
         app.router.add_post(_API_PREFIX + "presigned-url", self.presigned_url)
         app.router.add_post(_API_PREFIX + "complete", self.complete)
         app.router.add_put(_STORAGE_PREFIX + "{token}", self.storage_put)
         app.router.add_get(_CONTROL_PREFIX + "stats", self.control_stats)
         app.router.add_post(_CONTROL_PREFIX + "complete-all", self.control_complete_all)
         app.router.add_post(_CONTROL_PREFIX + "thumbnails", self.control_thumbnails)
+        app.router.add_get(_CONTROL_PREFIX + "workspaces/{workspace}", self.control_workspace)
         return app
 
     @staticmethod
@@ -104,7 +85,7 @@ class EmulatorApp:
         for name in ("presigned-url", "complete"):
             if request.path.endswith("/uploads/" + name):
                 return name
-        return "other"
+        return "workspace" if _WORKSPACE_PATH.fullmatch(request.path) else "other"
 
     @web.middleware
     async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -131,7 +112,7 @@ class EmulatorApp:
                 request.path,
                 response.status,
                 request.get(THUMBNAIL_KEY),
-                request.headers.get(SIGNATURE_HEADER),
+                request.headers.get(rules.SIGNATURE_HEADER),
                 fault.name if fault else None,
             )
         )
@@ -145,7 +126,9 @@ class EmulatorApp:
         if endpoint == "storage":
             self.state.admit(endpoint)  # never refused (object storage has no throttle here): counted
             return await handler(request)
-        problem = _authentication_failure(request, self.state)
+        problem = authentication_failure(
+            request.method, request.raw_path, request.headers, self.state.credentials, self.state.now()
+        )
         if problem is not None:
             return _gateway_error(401, "200", "Authentication Failed", problem)
         # The gateway throttles after authenticating, as NCP's API Gateway applies an account's
@@ -155,7 +138,7 @@ class EmulatorApp:
         if retry_after is not None:
             return _throttled(retry_after)
         workspace = request.match_info["workspace"]
-        if not WORKSPACE_NAME_PATTERN.fullmatch(workspace) or not self.state.workspace_exists(workspace):
+        if not rules.is_workspace_name(workspace) or not self.state.workspace_exists(workspace):
             return _api_error(404, "10001", f"Invalid Request. Workspace {workspace!r} does not exist.")
         return await handler(request)
 
@@ -190,12 +173,26 @@ class EmulatorApp:
         if key is None:
             return _api_error(400, "10001", "Invalid Request. thumbnailKey is required.")
         data = self.state.visible_thumbnail(request.match_info["workspace"], key)
-        if data is None:
-            reason: str | None = UploadFailureReason.FILE_NOT_EXIST.value
-        else:
-            reason = check_image(data).problem
-        status = UploadStatus.FAILED if reason else UploadStatus.COMPLETED
-        return _success({"uploadStatus": status.value, "uploadMessage": reason})
+        reason = rules.FILE_NOT_EXIST if data is None else judge_thumbnail(data)
+        status = rules.FAILED if reason else rules.COMPLETED
+        return _success({"uploadStatus": status, "uploadMessage": reason})
+
+    async def workspace(self, request: web.Request) -> web.Response:
+        """Describe the workspace, as ``GET /api/v1/workspaces/{workspace_name}`` does."""
+        name = request.match_info["workspace"]
+        created = datetime.fromtimestamp(self.state.created_at, timezone.utc).isoformat(timespec="seconds")
+        return _success(
+            {
+                "workspaceName": name,
+                "workspaceUrl": f"{self.public_url()}{_CONTROL_PREFIX}workspaces/{name}",
+                "bucketName": f"mi-emulator-{name}",
+                "monthlyAnalysisCount": 0,
+                "createdUserName": EMULATOR_USER,
+                "createdTime": created,
+                "updatedUserName": EMULATOR_USER,
+                "updatedTime": created,
+            }
+        )
 
     # --- the emulator's control plane (no signature, no throttle, not logged) ---------------------
 
@@ -206,6 +203,12 @@ class EmulatorApp:
     async def control_complete_all(self, request: web.Request) -> web.Response:
         """``POST /_emulator/complete-all``: make every stored thumbnail visible now."""
         return web.json_response({"made_visible": self.state.make_all_visible()})
+
+    async def control_workspace(self, request: web.Request) -> web.Response:
+        """``GET /_emulator/workspaces/{name}``, a workspace's ``workspaceUrl``: its thumbnails' keys."""
+        name = request.match_info["workspace"]
+        keys = self.state.thumbnail_keys(name)
+        return web.json_response({"workspaceName": name, "thumbnailKeys": keys})
 
     async def control_thumbnails(self, request: web.Request) -> web.Response:
         """``POST /_emulator/thumbnails``, ``{"workspace", "keys", "visible" (true)}``: store thumbnails."""
@@ -230,7 +233,7 @@ def _thumbnails_problem(payload: Any) -> str | None:
     if unknown:
         return f"unknown fields {unknown}"
     workspace = payload.get("workspace")
-    if not isinstance(workspace, str) or not WORKSPACE_NAME_PATTERN.fullmatch(workspace):
+    if not isinstance(workspace, str) or not rules.is_workspace_name(workspace):
         return f"workspace must be a valid workspace name, got {workspace!r}"
     keys = payload.get("keys")
     if not isinstance(keys, list) or not all(isinstance(key, str) and key.strip() for key in keys):
@@ -293,6 +296,7 @@ class MediaIntelligenceEmulator:
 
     def start(self) -> MediaIntelligenceEmulator:
         """Start serving in a background thread; return self."""
+        require_pillow()  # fail now, with how to install it, rather than at the first completion
         started = threading.Event()
         self._thread = threading.Thread(target=self._serve, args=(started,), name="mi-emulator", daemon=True)
         self._thread.start()

@@ -17,14 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_mi.core.images import MIN_IMAGE_SIDE
+from airflow_provider_mi.emulator.rules import MIN_IMAGE_SIDE
 
 DEFAULT_ACCESS_KEY = "emulator-access-key"
 DEFAULT_SECRET_KEY = "emulator-secret-key"
 #: Presigned URLs are valid this long, as the API documents.
 URL_TTL_SECONDS = 900
 #: The API's endpoints behind the gateway's signature check: the ones it can throttle.
-SIGNED_ENDPOINTS = ("presigned-url", "complete")
+SIGNED_ENDPOINTS = ("presigned-url", "complete", "workspace")
 #: Every endpoint, as the request log and :meth:`EmulatorState.stats` name them.
 ENDPOINTS = (*SIGNED_ENDPOINTS, "storage")
 
@@ -33,7 +33,7 @@ def check_rate_limit(endpoint: str, calls: Any, period: Any) -> tuple[str, tuple
     """
     Return ``(endpoint, (calls, period))`` checked, the endpoint's name normalised, or raise ``ValueError``.
 
-    :param endpoint: ``presigned-url`` (or ``presigned_url``) or ``complete``.
+    :param endpoint: ``presigned-url`` (or ``presigned_url``), ``complete`` or ``workspace``.
     :param calls: how many calls the window admits: a positive whole number.
     :param period: the window's length in seconds: a positive finite number.
     """
@@ -115,7 +115,7 @@ class RecordedRequest:
     """
     One request the emulator received.
 
-    :param endpoint: ``presigned-url``, ``complete``, ``storage`` or ``other``.
+    :param endpoint: ``presigned-url``, ``complete``, ``workspace``, ``storage`` or ``other``.
     :param status: the HTTP status answered (or begun, if a fault dropped the connection).
     :param thumbnail_key: the key the request was about, once known.
     :param signature: the ``x-ncp-apigw-signature-v2`` header received, if any.
@@ -156,8 +156,8 @@ class EmulatorState:
     :param visibility_delay: seconds after an upload before completion can see it.
     :param clock_offset: seconds the emulator's clock is ahead of the real one (to emulate skew).
     :param url_ttl: seconds a presigned URL stays valid.
-    :param rate_limits: endpoint (``presigned-url`` or ``complete``; ``presigned_url`` is also
-        accepted) -> ``(calls, period_seconds)``: the gateway's throttle, which answers 429 to a
+    :param rate_limits: endpoint (``presigned-url``, ``complete`` or ``workspace``; ``presigned_url``
+        is also accepted) -> ``(calls, period_seconds)``: the gateway's throttle, which answers 429 to a
         call when ``calls`` calls were admitted in the last ``period_seconds``. None by default.
     :param latency_seconds: extra delay before answering each request (all endpoints), as a
         distant API has.
@@ -179,8 +179,11 @@ class EmulatorState:
     _windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _admitted: Counter[str] = field(default_factory=Counter)
     _throttled: Counter[str] = field(default_factory=Counter)
+    #: When the state was made, on the emulator's clock: the creation time every workspace reports.
+    created_at: float = field(init=False)
 
     def __post_init__(self) -> None:
+        self.created_at = self.now()
         self.rate_limits = dict(check_rate_limit(name, *limit) for name, limit in self.rate_limits.items())
         if not 0 <= self.latency_seconds < math.inf:
             raise ValueError(f"latency_seconds must be a non-negative number, got {self.latency_seconds!r}")
@@ -199,7 +202,7 @@ class EmulatorState:
             self.requests.append(entry)
 
     def requests_to(self, endpoint: str) -> list[RecordedRequest]:
-        """Return the logged requests to one endpoint (``complete``, ``presigned-url``, ``storage``)."""
+        """Return the logged requests to one endpoint: ``complete``, ``presigned-url``, ``workspace``..."""
         with self._lock:
             return [entry for entry in self.requests if entry.endpoint == endpoint]
 
@@ -207,7 +210,7 @@ class EmulatorState:
         """
         Answer the next requests to ``endpoint`` with ``faults``, one each, before behaving again.
 
-        :param endpoint: ``presigned-url``, ``complete`` or ``storage``.
+        :param endpoint: ``presigned-url``, ``complete``, ``workspace`` or ``storage``.
         :param faults: the scripted answers, in order.
         :param thumbnail_key: only for completion requests of this key (else any request).
         """
@@ -284,7 +287,7 @@ class EmulatorState:
         ``period`` seconds of its rate limit; refused calls do not count. Endpoints without a
         limit admit every call. Admitted and refused calls are counted for :meth:`stats`.
 
-        :param endpoint: ``presigned-url``, ``complete`` or ``storage``.
+        :param endpoint: ``presigned-url``, ``complete``, ``workspace`` or ``storage``.
         :return: ``None`` if admitted, else the seconds until the oldest admitted call leaves the window.
         """
         limit = self.rate_limits.get(endpoint)
@@ -331,6 +334,11 @@ class EmulatorState:
                     stored.visible_at, stored.hidden_checks = min(stored.visible_at, now), 0
                     count += 1
         return count
+
+    def thumbnail_keys(self, workspace: str) -> list[str]:
+        """Return the keys of the thumbnails stored in ``workspace``, visible or not, sorted."""
+        with self._lock:
+            return sorted(key for stored_in, key in self._thumbnails if stored_in == workspace)
 
     def store_thumbnails(self, workspace: str, thumbnail_keys: Iterable[str], *, visible: bool = True) -> int:
         """

@@ -106,3 +106,33 @@ def test_every_prefix_of_an_image_is_judged_without_raising(pil_format):
     for check in verdicts:
         assert check.problem is not None or (check.width, check.height) == (300, 300)
     assert verdicts[-1].problem is None
+
+
+@pytest.mark.parametrize(
+    ("pil_format", "cut", "problem"),
+    [
+        ("JPEG", 2, "it ends before its end-of-image marker (the file is truncated)"),
+        ("PNG", 100, "it ends inside its 'IDAT' chunk (the file is truncated)"),
+        ("WEBP", 1, "its RIFF header announces"),
+    ],
+)
+def test_a_truncated_image_is_refused_saying_so(pil_format, cut, problem):
+    data = make_image(pil_format)
+    check = check_image(data[:-cut])
+    assert check.problem == UNSUPPORTED_FORMAT_REASON
+    assert (check.width, check.height) == (None, None)
+    assert problem in (check.explanation or "")
+    assert (check.explanation or "").endswith("Export or download it again.")
+
+
+@pytest.mark.parametrize("chunk", [b"VP8 ", b"VP8L", b"VP8X", b"ALPH"])
+def test_a_webp_whose_only_chunk_is_empty_is_corrupt_not_an_error(chunk):
+    # imagesize before 2.0 raised on these (struct.error, IndexError, ValueError): the floor is 2.0.
+    check = check_image(b"RIFF\x0c\0\0\0WEBP" + chunk + b"\0\0\0\0")
+    assert check.problem == UNSUPPORTED_FORMAT_REASON
+    assert "corrupt" in (check.explanation or "")
+
+
+def test_what_follows_the_end_marker_is_ignored():
+    for pil_format in ("JPEG", "PNG", "WEBP"):
+        assert check_image(make_image(pil_format) + b"trailing bytes").problem is None

@@ -83,7 +83,7 @@ def test_rate_limit_admits_calls_per_window_then_429_until_the_window_passes(htt
         assert [response.status_code for response in again] == [200] * 5
 
         assert stats(http, emulator.url)["admitted"]["complete"] == 10
-        assert stats(http, emulator.url)["throttled"] == {"presigned-url": 0, "complete": 2}
+        assert stats(http, emulator.url)["throttled"] == {"presigned-url": 0, "complete": 2, "workspace": 0}
         assert [entry.status for entry in emulator.state.requests_to("complete")] == [200] * 5 + [
             429,
             429,
@@ -101,8 +101,8 @@ def test_rate_limits_are_per_endpoint_and_storage_is_never_throttled(http):
         upload_url = presigned[0].json()["result"]["url"]
         assert http.put(upload_url, data=valid_thumbnail(), timeout=TIMEOUT).status_code == 200
         assert stats(http, emulator.url) == {
-            "admitted": {"presigned-url": 1, "complete": 3, "storage": 1},
-            "throttled": {"presigned-url": 1, "complete": 0},
+            "admitted": {"presigned-url": 1, "complete": 3, "workspace": 0, "storage": 1},
+            "throttled": {"presigned-url": 1, "complete": 0, "workspace": 0},
             "requests": 6,
         }
 
@@ -128,8 +128,8 @@ def test_the_window_is_a_sliding_log_of_admitted_calls():
     assert 0 < retry_after <= 60
     assert state.admit("presigned-url") is None  # no limit
     assert state.stats() == {
-        "admitted": {"presigned-url": 1, "complete": 2, "storage": 0},
-        "throttled": {"presigned-url": 0, "complete": 1},
+        "admitted": {"presigned-url": 1, "complete": 2, "workspace": 0, "storage": 0},
+        "throttled": {"presigned-url": 0, "complete": 1, "workspace": 0},
         "requests": 0,
     }
 
@@ -184,8 +184,8 @@ def test_latency_delays_every_answer(http):
 def test_stats_count_api_requests_only_and_control_routes_need_no_signature_nor_count(http):
     with MediaIntelligenceEmulator(rate_limits={"complete": (1, 60)}) as emulator:
         assert stats(http, emulator.url) == {
-            "admitted": {"presigned-url": 0, "complete": 0, "storage": 0},
-            "throttled": {"presigned-url": 0, "complete": 0},
+            "admitted": {"presigned-url": 0, "complete": 0, "workspace": 0, "storage": 0},
+            "throttled": {"presigned-url": 0, "complete": 0, "workspace": 0},
             "requests": 0,
         }
         for _ in range(3):  # none of these is throttled, logged or counted
@@ -198,8 +198,8 @@ def test_stats_count_api_requests_only_and_control_routes_need_no_signature_nor_
         not_found = endpoints.ApiRequest("POST", f"/api/v1/workspaces/{WORKSPACE}/persons", b"{}")
         assert call(http, emulator.url, not_found).status_code == 404
         assert stats(http, emulator.url) == {
-            "admitted": {"presigned-url": 0, "complete": 1, "storage": 1},
-            "throttled": {"presigned-url": 0, "complete": 0},
+            "admitted": {"presigned-url": 0, "complete": 1, "workspace": 0, "storage": 1},
+            "throttled": {"presigned-url": 0, "complete": 0, "workspace": 0},
             "requests": 3,
         }
         assert stats(http, emulator.url) == emulator.state.stats()
@@ -333,5 +333,5 @@ def test_command_line_rate_limits_and_latency(http) -> None:
         assert time.monotonic() - started >= 0.2
         assert call(http, url).status_code == 429
         assert call(http, url, PRESIGN).status_code == 200
-        assert stats(http, url)["throttled"] == {"presigned-url": 0, "complete": 1}
+        assert stats(http, url)["throttled"] == {"presigned-url": 0, "complete": 1, "workspace": 0}
         assert command.stop() == 0

@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -191,6 +192,76 @@ def test_complete_without_a_key_is_invalid_request(http, emulator, body, field):
     assert response.status_code == 400
     assert response.json()["code"] == "10001"
     assert field in response.json()["message"]
+
+
+# --- workspaces -----------------------------------------------------------------------------------
+
+
+def workspace_request(name: str) -> endpoints.ApiRequest:
+    return endpoints.ApiRequest("GET", f"/api/v1/workspaces/{name}")
+
+
+def test_get_workspace_describes_it(http, emulator):
+    response = call(http, emulator, workspace_request(WORKSPACE))
+    assert response.status_code == 200, response.text
+    envelope = response.json()
+    assert (envelope["code"], envelope["message"]) == ("0", "success")
+    result = envelope["result"]
+    assert sorted(result) == sorted(
+        [
+            "workspaceName",
+            "workspaceUrl",
+            "bucketName",
+            "monthlyAnalysisCount",
+            "createdUserName",
+            "createdTime",
+            "updatedUserName",
+            "updatedTime",
+        ]
+    )
+    assert result["workspaceName"] == WORKSPACE
+    assert result["workspaceUrl"] == f"{emulator.url}/_emulator/workspaces/{WORKSPACE}"
+    upload = presign(http, emulator)
+    assert put(http, upload.url, make_png()).status_code == 200
+    page = http.get(result["workspaceUrl"], timeout=TIMEOUT)
+    assert page.json() == {"workspaceName": WORKSPACE, "thumbnailKeys": [upload.thumbnail_key]}
+    assert result["monthlyAnalysisCount"] == 0
+    assert result["bucketName"] and result["createdUserName"] and result["updatedUserName"]
+    created = datetime.fromisoformat(result["createdTime"])
+    assert created.utcoffset() is not None
+    assert created.timestamp() <= emulator.state.now()
+    assert datetime.fromisoformat(result["updatedTime"]) >= created
+    assert replace(emulator.state.requests[0], signature=None) == RecordedRequest(
+        "GET", "workspace", f"/api/v1/workspaces/{WORKSPACE}", 200
+    )
+
+
+def test_get_unknown_workspace_is_a_media_intelligence_404(http):
+    with MediaIntelligenceEmulator(workspaces={"demo"}) as emulator:
+        assert call(http, emulator, workspace_request("demo")).status_code == 200
+        response = call(http, emulator, workspace_request("other-ws"))
+        assert response.status_code == 404
+        assert response.json() == {
+            "code": "10001",
+            "message": "Invalid Request. Workspace 'other-ws' does not exist.",
+        }
+        with pytest.raises(MediaIntelligenceApiError) as info:
+            parse_api_response(response.status_code, response.headers, response.content)
+        assert (info.value.status, info.value.code) == (404, "10001")
+        assert [entry.status for entry in emulator.state.requests_to("workspace")] == [200, 404]
+
+
+def test_get_workspace_is_signed_and_rate_limited(http):
+    with MediaIntelligenceEmulator(rate_limits={"workspace": (1, 600)}) as emulator:
+        unsigned = http.get(emulator.url + f"/api/v1/workspaces/{WORKSPACE}", timeout=TIMEOUT)
+        assert_authentication_failed(unsigned, "Signature headers are missing.")
+        wrong = call(http, emulator, workspace_request(WORKSPACE), secret_key="wrong")
+        assert_authentication_failed(wrong, "Signature is invalid.")
+        assert call(http, emulator, workspace_request(WORKSPACE)).status_code == 200
+        throttled = call(http, emulator, workspace_request(WORKSPACE))
+        assert throttled.status_code == 429
+        assert emulator.state.stats()["throttled"]["workspace"] == 1
+        assert call(http, emulator, endpoints.presigned_url_request(WORKSPACE, "a.png")).status_code == 200
 
 
 # --- the gateway ----------------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def test_stays_within_the_rate_limits_the_api_enforces(mi_emulator, folder, monk
         (folder / f"face-{number}.png").write_bytes(image())
     summary = bulk(f"{folder}/face-*.png", max_concurrency=6).execute(context={})
     assert summary["completed"] == 12
-    assert mi_emulator.state.stats()["throttled"] == {"presigned-url": 0, "complete": 0}
+    assert not any(mi_emulator.state.stats()["throttled"].values())
 
 
 def test_logs_progress_as_it_goes(mi_emulator, folder, caplog, capfd):
