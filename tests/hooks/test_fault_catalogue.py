@@ -156,7 +156,7 @@ CASES = [
         "HTML error page",
         RETRIED,
         MediaIntelligenceApiError,
-        ("HTTP 502", "no API envelope (text/html", "<title>502 Bad Gateway</title>"),
+        ("HTTP 502", "no API envelope (text/html: '502 Bad Gateway 502 Bad Gateway nginx')"),
         faults.gateway_html(502),
     ),
     Case(

@@ -470,9 +470,10 @@ def test_test_connection_reads_the_connections_workspace(define_connection: Defi
         hook = define_connection("mi_named_ws", emulator.connection_json(workspace_name="team-faces"))
         ok, message = hook.test_connection()
         workspace = hook.get_workspace()
+        url = emulator.url
 
     assert ok is True
-    assert message == f"Connection works: workspace 'team-faces' found at {emulator.url}."
+    assert message == f"Connection works: workspace 'team-faces' found at {url}."
     assert workspace.workspace_name == "team-faces"
     assert workspace.workspace_url
     assert [(entry.method, entry.endpoint) for entry in emulator.state.requests] == [("GET", "workspace")] * 2

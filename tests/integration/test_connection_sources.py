@@ -41,9 +41,9 @@ def test_uri_in_the_environment(emulator: MediaIntelligenceEmulator) -> None:
     )
     output = connections_test({"AIRFLOW_CONN_NCP_MI_DEFAULT": uri})
     assert "Connection success!" in output
-    assert [entry.path for entry in emulator.state.requests] == [
-        "/api/v1/workspaces/uri-ws/person-thumbnail/uploads/complete"
-    ], "the workspace_name extra came from the URI's query"
+    assert [entry.path for entry in emulator.state.requests] == ["/api/v1/workspaces/uri-ws"], (
+        "the workspace_name extra came from the URI's query"
+    )
 
 
 def test_secrets_backend(emulator: MediaIntelligenceEmulator, tmp_path: Path) -> None:
