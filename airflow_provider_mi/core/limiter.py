@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import threading
 import time
 from collections import deque
@@ -38,12 +39,19 @@ class _Waiter:
         self._event = threading.Event() if loop is None else None
         self._future: asyncio.Future[None] | None = None if loop is None else loop.create_future()
 
-    def hand(self, free_at: float) -> None:
+    def hand(self, free_at: float) -> bool:
+        """Hand a slot over; ``False`` if the waiter's event loop is closed and can never take it."""
         self.free_at = free_at
         if self._event is not None:
             self._event.set()
-        elif self._loop is not None and not self._loop.is_closed():
+            return True
+        assert self._loop is not None
+        try:
             self._loop.call_soon_threadsafe(self._wake)
+        except RuntimeError:  # the loop is closed: its coroutine will never run again
+            self.free_at = None
+            return False
+        return True
 
     def _wake(self) -> None:
         if self._future is not None and not self._future.done():
@@ -69,7 +77,33 @@ class SharedRateLimiter:
         self.limit = limit
         self._free_at = [0.0] * limit.calls  # a heap of when each free slot may be used (monotonic)
         self._waiters: deque[_Waiter] = deque()
+        self._to_retire = 0  # slots in use to drop when given back, after the limit was lowered
+        self._limits_met = {limit}
         self._lock = threading.Lock()
+
+    def meet(self, limit: RateLimit) -> tuple[RateLimit, RateLimit] | None:
+        """
+        Take another user's view of the limit into account: the stricter of the two applies.
+
+        :param limit: the limit another connection sets for the same quota.
+        :return: the limits in force before and after, if ``limit`` was not met before; else ``None``.
+        """
+        if limit in self._limits_met:  # the common case, without the lock
+            return None
+        with self._lock:
+            if limit in self._limits_met:
+                return None
+            self._limits_met.add(limit)
+            stricter = RateLimit(
+                min(self.limit.calls, limit.calls), max(self.limit.period_seconds, limit.period_seconds)
+            )
+            # Retire the slots whose last call is oldest first: they weigh least on the coming period.
+            self._to_retire += self.limit.calls - stricter.calls
+            while self._to_retire and self._free_at:
+                heapq.heappop(self._free_at)
+                self._to_retire -= 1
+            before, self.limit = self.limit, stricter
+            return before, stricter
 
     def _take(self, loop: asyncio.AbstractEventLoop | None) -> float | _Waiter:
         """Take the earliest free slot (its time) or, if none is free, join the queue."""
@@ -83,10 +117,12 @@ class SharedRateLimiter:
     def _give_back(self, free_at: float) -> None:
         """Hand a slot that may be used from ``free_at`` to the first waiter, or keep it."""
         with self._lock:
+            if self._to_retire:
+                self._to_retire -= 1
+                return
             while self._waiters:
                 waiter = self._waiters.popleft()
-                if not waiter.abandoned:
-                    waiter.hand(free_at)
+                if not waiter.abandoned and waiter.hand(free_at):
                     return
             heapq.heappush(self._free_at, free_at)
 
@@ -150,8 +186,9 @@ class SharedRateLimiter:
             self._release(True, taken)
 
 
-_limiters: dict[tuple[str, str, str, RateLimit], SharedRateLimiter] = {}
+_limiters: dict[tuple[str, str, str], SharedRateLimiter] = {}
 _limiters_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def shared_limiter(endpoint: str, limit: RateLimit, *, base_url: str, access_key: str) -> SharedRateLimiter:
@@ -159,16 +196,28 @@ def shared_limiter(endpoint: str, limit: RateLimit, *, base_url: str, access_key
     Return this process's limiter for one endpoint of one API host and access key.
 
     Hooks and triggers that use the same credentials against the same host share it, so their
-    calls add up against the one quota the API keeps for them.
+    calls add up against the one quota the API keeps for them. When their connections set
+    different limits, the stricter applies to all of them, and a warning says so once.
 
     :param endpoint: the endpoint's name, e.g. ``complete_upload``.
-    :param limit: the limit configured for it (a different limit gets a limiter of its own).
+    :param limit: the limit configured for it.
     :param base_url: the API base URL.
     :param access_key: the access key ID the calls are signed with.
     """
-    key = (endpoint, base_url, access_key, limit)
+    key = (endpoint, base_url, access_key)
     limiter = _limiters.get(key)
     if limiter is None:
         with _limiters_lock:
             limiter = _limiters.setdefault(key, SharedRateLimiter(limit))
+    if (change := limiter.meet(limit)) is not None:
+        log.warning(
+            "Connections using access key %s on %s set different limits for %s: %s here, %s already "
+            "in force. The stricter, %s, applies to all of them; set the same limit on each.",
+            access_key,
+            base_url,
+            endpoint,
+            limit.describe(),
+            change[0].describe(),
+            change[1].describe(),
+        )
     return limiter

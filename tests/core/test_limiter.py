@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import threading
 import time
 
@@ -141,13 +142,83 @@ def test_a_waiter_cancelled_before_its_call_gives_the_slot_back_unused():
     assert 29 < asyncio.run(main()) <= 30  # not pushed a further 30 s out
 
 
-def test_shared_limiter_is_one_per_endpoint_host_key_and_limit():
+def test_a_waiter_whose_event_loop_closed_loses_no_slot():
+    limiter = SharedRateLimiter(RateLimit(1, 0.01))
+
+    async def wait_for_a_slot() -> None:
+        async with limiter.slot_async():
+            pass
+
+    loop = asyncio.new_event_loop()
+    with limiter.slot():  # the only slot is held: the loop's coroutine queues for it
+        task = loop.create_task(wait_for_a_slot())
+        loop.run_until_complete(asyncio.sleep(0.01))
+        loop.close()  # without cancelling the task, as a loop torn down in a hurry does
+    # The slot came back while the loop was closed; a thread must still get it.
+    served = threading.Event()
+
+    def take() -> None:
+        with limiter.slot():
+            served.set()
+
+    threading.Thread(target=take, daemon=True).start()
+    assert served.wait(timeout=5), "the slot was handed to a waiter that can never run"
+    assert not task.done()
+
+
+def test_shared_limiter_is_one_per_endpoint_host_and_key():
     first = shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="a")
     assert shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="a") is first
     others = [
         shared_limiter("presigned_url", LIMIT, base_url="http://127.0.0.1:9", access_key="a"),
         shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:8", access_key="a"),
         shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="b"),
-        shared_limiter("complete_upload", RateLimit(20, 0.3), base_url="http://127.0.0.1:9", access_key="a"),
     ]
-    assert len({id(first), *map(id, others)}) == 5
+    assert len({id(first), *map(id, others)}) == 4
+
+
+def test_connections_that_disagree_on_the_limit_share_the_stricter_one(caplog):
+    # Two connections, one key and host: 3 and 5 calls per period. Together they must stay
+    # under 3, whoever asked first, from threads and an event loop alike.
+    base_url, key = "http://127.0.0.1:7", "shared-key"
+    lenient = shared_limiter("complete_upload", RateLimit(5, 0.3), base_url=base_url, access_key=key)
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_mi.core.limiter"):
+        strict = shared_limiter("complete_upload", RateLimit(3, 0.3), base_url=base_url, access_key=key)
+        for limit in (RateLimit(3, 0.3), RateLimit(5, 0.3), RateLimit(3, 0.3)):
+            assert shared_limiter("complete_upload", limit, base_url=base_url, access_key=key) is strict
+    assert strict is lenient
+    assert strict.limit == RateLimit(3, 0.3)
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1  # once, not at every call
+    assert "shared-key" in warnings[0]
+    assert "3 calls per 0.3 s" in warnings[0]
+    assert "5 calls per 0.3 s" in warnings[0]
+
+    starts: list[float] = []
+
+    def call() -> None:
+        with strict.slot():
+            starts.append(time.monotonic())
+
+    async def calls_async() -> None:
+        async def one() -> None:
+            async with lenient.slot_async():
+                starts.append(time.monotonic())
+
+        await asyncio.gather(*(one() for _ in range(6)))
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    asyncio.run(calls_async())
+    for thread in threads:
+        thread.join()
+    assert len(starts) == 12
+    assert most_in_any_period(starts, 0.3) <= 3
+
+
+def test_a_lower_limit_retires_slots_in_use_when_they_come_back():
+    limiter = SharedRateLimiter(RateLimit(3, 0.2))
+    with limiter.slot(), limiter.slot():  # two of three slots in use, one free
+        limiter.meet(RateLimit(1, 0.2))
+    assert len(limiter._free_at) == 1  # one slot is left, not three
