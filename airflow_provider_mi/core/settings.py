@@ -13,6 +13,7 @@ from airflow_provider_mi.core.limiter import SharedRateLimiter, shared_limiter
 from airflow_provider_mi.core.rate_limit import (
     COMPLETE_UPLOAD,
     DEFAULT_RATE_LIMITS,
+    MAX_CALLS,
     PRESIGNED_URL,
     RateLimit,
 )
@@ -72,14 +73,16 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
     "complete_calls_per_minute": ExtraField(
         "Completion calls per minute",
         f"Client-side limit of upload-completion calls, shared by every task and trigger of a process "
-        f"using these credentials. Default {DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls} (the API's limit).",
+        f"using these credentials. Default {DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls} (the API's limit), "
+        f"at most {MAX_CALLS[COMPLETE_UPLOAD]}.",
         "integer",
         DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls,
     ),
     "presigned_url_calls_per_second": ExtraField(
         "Presigned URL calls per second",
         f"Client-side limit of presigned-URL calls, shared like the one above. "
-        f"Default {DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls} (the API's limit).",
+        f"Default {DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls} (the API's limit), "
+        f"at most {MAX_CALLS[PRESIGNED_URL]}.",
         "integer",
         DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls,
     ),
@@ -162,7 +165,9 @@ def parse_base_url(host: str | None, schema: str | None = None, port: int | None
     return f"{parts.scheme}://{netloc}" + (f":{final_port}" if final_port else "")
 
 
-def _number(extras: Mapping[str, Any], name: str, default: float, *, integer: bool = False) -> Any:
+def _number(
+    extras: Mapping[str, Any], name: str, default: float, *, integer: bool = False, maximum: int | None = None
+) -> Any:
     value = extras.get(name)
     if value is None or value == "":
         return default
@@ -175,6 +180,11 @@ def _number(extras: Mapping[str, Any], name: str, default: float, *, integer: bo
         kind = "a positive whole number" if integer else "a positive number of seconds"
         raise InvalidParameterError(
             f"Connection extra {name!r} is {value!r}; it must be {kind} (default {default})."
+        )
+    if maximum is not None and number > maximum:
+        raise InvalidParameterError(
+            f"Connection extra {name!r} is {value!r}, more than the maximum of {maximum}; set at most "
+            f"{maximum} (default {default})."
         )
     return int(number) if integer else number
 
@@ -296,7 +306,8 @@ class ConnectionSettings:
         )
         rate_limits = {}
         for endpoint, (name, period) in RATE_LIMIT_EXTRAS.items():
-            calls = _number(extras, name, DEFAULT_RATE_LIMITS[endpoint].calls, integer=True)
+            default = DEFAULT_RATE_LIMITS[endpoint].calls
+            calls = _number(extras, name, default, integer=True, maximum=MAX_CALLS[endpoint])
             rate_limits[endpoint] = RateLimit(calls, period)
         return cls(
             access_key=login.strip(),

@@ -254,6 +254,32 @@ def test_invalid_numeric_extras(name, value):
     assert "positive" in message
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "maximum"),
+    [
+        ("complete_calls_per_minute", 1_000_000_000, 100_000),
+        ("complete_calls_per_minute", "100001", 100_000),
+        ("presigned_url_calls_per_second", 5001, 5000),
+        ("presigned_url_calls_per_second", "1e12", 5000),
+    ],
+)
+def test_absurd_rate_limits_are_refused(name, value, maximum):
+    message = rejected(extras={name: value})
+    assert f"extra {name!r} is {value!r}, more than the maximum of {maximum}" in message
+    assert f"set at most {maximum}" in message
+    assert f"at most {maximum}" in EXTRA_FIELDS[name].description  # the form says so too
+
+
+def test_the_maximum_rate_limits_are_accepted():
+    settings = settings_from(
+        extras={"complete_calls_per_minute": 100_000, "presigned_url_calls_per_second": 5000}
+    )
+    assert settings.rate_limits == {
+        COMPLETE_UPLOAD: RateLimit(100_000, 60.0),
+        PRESIGNED_URL: RateLimit(5000, 1.0),
+    }
+
+
 @pytest.mark.parametrize(("name", "value"), [("timeout", "nan"), ("retry_budget_seconds", float("nan"))])
 def test_nan_extras_are_rejected(name, value):
     rejected(extras={name: value})
