@@ -3,11 +3,12 @@ When and how long to retry, shared by the sync hook and the async trigger.
 
 Transient failures (HTTP 429 and 5xx, connection errors, truncated bodies) are retried with
 exponential backoff and full jitter, honouring ``Retry-After``, bounded by a number of attempts
-and a total time budget. Everything else fails at once.
+and a total time budget (waits for a rate-limit slot left out). Everything else fails at once.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,14 +64,53 @@ class LoggerLike(Protocol):
     def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
-def retry_arguments(policy: RetryPolicy, logger: LoggerLike, spent_seconds: float = 0.0) -> dict[str, Any]:
+class CallBudget:
+    """
+    The time one API call has taken against its retry budget: all of it but its waits for a turn
+    under the client-side rate limit, which say nothing about the API's health (under load they
+    would otherwise use up the budget, and a 5xx would get no retry).
+    """
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self.queued_seconds = 0.0
+
+    def queued(self, seconds: float) -> None:
+        """
+        Leave a wait for a rate-limit slot out of the budget.
+
+        :param seconds: the time waited (what the limiter's ``slot()`` yields).
+        """
+        self.queued_seconds += seconds
+
+    def elapsed(self) -> float:
+        """Seconds since the call started, waits included."""
+        return time.monotonic() - self._started
+
+
+class _StopWhenBudgetSpent(tenacity.stop.stop_base):
+    """Stop when the next wait would end past the budget (``stop_before_delay``, less the queueing)."""
+
+    def __init__(self, budget_seconds: float, call: CallBudget) -> None:
+        self.budget_seconds = budget_seconds
+        self.call = call
+        self.before = call.elapsed()  # the call's time before tenacity started measuring
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        spent = self.before + (retry_state.seconds_since_start or 0.0) - self.call.queued_seconds
+        return spent + (retry_state.upcoming_sleep or 0.0) >= self.budget_seconds
+
+
+def retry_arguments(
+    policy: RetryPolicy, logger: LoggerLike, budget: CallBudget | None = None
+) -> dict[str, Any]:
     """
     Return keyword arguments for ``tenacity.Retrying`` or ``tenacity.AsyncRetrying``.
 
     :param policy: the bounds to apply.
     :param logger: where each retry is announced.
-    :param spent_seconds: time the call already took before tenacity started (see
-        :func:`replaying`), taken from the budget.
+    :param budget: the call's time so far, when it started before tenacity (see :func:`replaying`)
+        or waits for rate-limit slots; a budget starting now by default.
     """
 
     def announce(retry_state: tenacity.RetryCallState) -> None:
@@ -87,7 +127,7 @@ def retry_arguments(policy: RetryPolicy, logger: LoggerLike, spent_seconds: floa
     return {
         "retry": tenacity.retry_if_exception(is_retryable),
         "stop": tenacity.stop_after_attempt(policy.max_attempts)
-        | tenacity.stop_before_delay(max(0.0, policy.budget_seconds - spent_seconds)),
+        | _StopWhenBudgetSpent(policy.budget_seconds, budget or CallBudget()),
         "wait": _WaitRetryAfterOrBackoff(policy),
         "before_sleep": announce,
         "reraise": True,
@@ -101,7 +141,7 @@ def replaying(failure: BaseException) -> Callable[[], None]:
     The hooks make a call's first attempt outside tenacity, since most calls succeed at once and
     need none of its machinery; when that attempt fails with a retryable error, they start
     tenacity and replay the failure as its first attempt, so that attempt counts, waits, the
-    budget (with ``spent_seconds``) and the announcements are exactly as if tenacity had made it.
+    budget (with a :class:`CallBudget`) and the announcements are exactly as if tenacity had made it.
 
     :param failure: the first attempt's error.
     """

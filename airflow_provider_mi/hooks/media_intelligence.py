@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,7 +28,13 @@ from airflow_provider_mi.core.responses import (
     parse_completion,
     parse_presigned_upload,
 )
-from airflow_provider_mi.core.retry import LoggerLike, is_retryable, replaying, retry_arguments
+from airflow_provider_mi.core.retry import (
+    CallBudget,
+    LoggerLike,
+    is_retryable,
+    replaying,
+    retry_arguments,
+)
 from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
@@ -191,12 +196,14 @@ class MediaIntelligenceHook(BaseHook):
         """
         return self.settings.resolve_workspace(workspace_name, self.mi_conn_id)
 
-    def _send_once(self, request: ApiRequest) -> dict[str, Any]:
+    def _send_once(self, request: ApiRequest, budget: CallBudget | None = None) -> dict[str, Any]:
         limiter = self.settings.limiter(request.endpoint)
         if limiter is None:
             return self._exchange(request)
         with limiter.slot() as waited:  # held until the answer is in: see core.limiter
             _log_wait(self.log, waited, limiter, request)
+            if budget is not None:
+                budget.queued(waited)
             return self._exchange(request)
 
     def _exchange(self, request: ApiRequest) -> dict[str, Any]:
@@ -221,18 +228,17 @@ class MediaIntelligenceHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        started = time.monotonic()
+        budget = CallBudget()
         try:
-            return self._send_once(request)
+            return self._send_once(request, budget)
         except MediaIntelligenceError as err:
             if not is_retryable(err):
                 raise
             first_failure = replaying(err)
-        spent = time.monotonic() - started
-        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, spent)):
+        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, budget)):
             with attempt:
                 first_failure()
-                return self._send_once(request)
+                return self._send_once(request, budget)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def complete_person_thumbnail_upload(
@@ -441,12 +447,14 @@ class MediaIntelligenceAsyncHook(BaseHook):
             await self._session.close()
             self._session = None
 
-    async def _send_once(self, request: ApiRequest) -> dict[str, Any]:
+    async def _send_once(self, request: ApiRequest, budget: CallBudget | None = None) -> dict[str, Any]:
         limiter = (await self.get_settings()).limiter(request.endpoint)
         if limiter is None:
             return await self._exchange(request)
         async with limiter.slot_async() as waited:  # held until the answer is in: see core.limiter
             _log_wait(self.log, waited, limiter, request)
+            if budget is not None:
+                budget.queued(waited)
             return await self._exchange(request)
 
     async def _exchange(self, request: ApiRequest) -> dict[str, Any]:
@@ -473,19 +481,18 @@ class MediaIntelligenceAsyncHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        started = time.monotonic()
+        budget = CallBudget()
         try:
-            return await self._send_once(request)
+            return await self._send_once(request, budget)
         except MediaIntelligenceError as err:
             if not is_retryable(err):
                 raise
             first_failure = replaying(err)
-        spent = time.monotonic() - started
         policy = (await self.get_settings()).retry
-        async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, spent)):
+        async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, budget)):
             with attempt:
                 first_failure()
-                return await self._send_once(request)
+                return await self._send_once(request, budget)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def complete_person_thumbnail_upload(
