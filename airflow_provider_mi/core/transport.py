@@ -56,7 +56,7 @@ def validate_proxy_url(value: str, source: str) -> str:
             f"{_PROXY_EXAMPLE!r}."
         ) from None
     if parts.scheme != "http":
-        problem = "has no scheme" if not parts.scheme else f"uses the scheme {parts.scheme!r}"
+        problem = "has no scheme" if "://" not in url else f"uses the scheme {parts.scheme!r}"
         raise InvalidParameterError(
             f"{source} is {shown!r}, which {problem}. Give an http:// proxy URL such as {_PROXY_EXAMPLE!r} "
             "(it tunnels https requests too; https:// and SOCKS proxies are not supported)."
