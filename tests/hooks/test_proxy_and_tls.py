@@ -254,3 +254,17 @@ def test_verify_ssl_false_trusts_anything_whatever_the_environment_says(
     # requests on its own lets this override verify=False; the connection's word must win.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(TestCA.create(tmp_path, "other-ca.pem").pem))
     assert complete() == "FILE_NOT_EXIST"
+
+
+def test_the_proxy_password_is_masked_in_logs_and_kept_out_of_repr(connect, proxy: LocalProxy, monkeypatch):
+    from airflow.providers.common.compat.sdk import redact
+
+    connect(proxy_url=proxy.url)
+    env_password = "env-proxy-Pa55-unseen"
+    monkeypatch.setenv("HTTP_PROXY", f"http://someone:{env_password}@127.0.0.1:1")
+    hook = MediaIntelligenceHook()
+    settings = hook.settings  # reading the connection registers the passwords with the masker
+
+    for password in (PROXY_PASSWORD, env_password):
+        assert password not in str(redact(f"a log line holding {password}"))
+        assert password not in repr(settings)
