@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from airflow_provider_mi.core.rate_limit import RateLimit
+from airflow_provider_mi.core.retry import leave_out_of_budget
 
 
 class _Waiter:
@@ -139,7 +140,10 @@ class SharedRateLimiter:
 
     @contextmanager
     def slot(self) -> Iterator[float]:
-        """Hold a slot for one call, blocking until it may be made; yields the seconds waited."""
+        """
+        Hold a slot for one call, blocking until it may be made; yields the seconds waited, which
+        the call's retry budget leaves out (see :class:`~airflow_provider_mi.core.retry.CallBudget`).
+        """
         start = time.monotonic()
         taken = self._take(None)
         if isinstance(taken, _Waiter):
@@ -157,13 +161,15 @@ class SharedRateLimiter:
             self._release(False, taken)
             raise
         try:
-            yield time.monotonic() - start
+            waited = time.monotonic() - start
+            leave_out_of_budget(waited)
+            yield waited
         finally:
             self._release(True, taken)
 
     @asynccontextmanager
     async def slot_async(self) -> AsyncIterator[float]:
-        """Hold a slot for one call, waiting without blocking the loop; yields the seconds waited."""
+        """Hold a slot for one call without blocking the loop; yields the seconds waited, as above."""
         start = time.monotonic()
         taken = self._take(asyncio.get_running_loop())
         if isinstance(taken, _Waiter):
@@ -181,7 +187,9 @@ class SharedRateLimiter:
             self._release(False, taken)
             raise
         try:
-            yield time.monotonic() - start
+            waited = time.monotonic() - start
+            leave_out_of_budget(waited)
+            yield waited
         finally:
             self._release(True, taken)
 

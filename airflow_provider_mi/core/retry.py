@@ -9,7 +9,9 @@ and a total time budget (waits for a rate-limit slot left out). Everything else 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,23 +71,40 @@ class CallBudget:
     The time one API call has taken against its retry budget: all of it but its waits for a turn
     under the client-side rate limit, which say nothing about the API's health (under load they
     would otherwise use up the budget, and a 5xx would get no retry).
+
+    While :meth:`measuring`, the limiter reports each wait of this thread or task with
+    :func:`leave_out_of_budget`.
     """
 
     def __init__(self) -> None:
         self._started = time.monotonic()
         self.queued_seconds = 0.0
 
-    def queued(self, seconds: float) -> None:
-        """
-        Leave a wait for a rate-limit slot out of the budget.
-
-        :param seconds: the time waited (what the limiter's ``slot()`` yields).
-        """
-        self.queued_seconds += seconds
+    @contextmanager
+    def measuring(self) -> Iterator[CallBudget]:
+        """Make this the budget of the call being made in this thread or asyncio task."""
+        token = _current_budget.set(self)
+        try:
+            yield self
+        finally:
+            _current_budget.reset(token)
 
     def elapsed(self) -> float:
         """Seconds since the call started, waits included."""
         return time.monotonic() - self._started
+
+
+_current_budget: ContextVar[CallBudget | None] = ContextVar("mi_call_budget", default=None)
+
+
+def leave_out_of_budget(seconds: float) -> None:
+    """
+    Leave a wait for a rate-limit slot out of the budget of the call being made, if any.
+
+    :param seconds: the time waited.
+    """
+    if (budget := _current_budget.get()) is not None:
+        budget.queued_seconds += seconds
 
 
 class _StopWhenBudgetSpent(tenacity.stop.stop_base):
@@ -109,8 +128,8 @@ def retry_arguments(
 
     :param policy: the bounds to apply.
     :param logger: where each retry is announced.
-    :param budget: the call's time so far, when it started before tenacity (see :func:`replaying`)
-        or waits for rate-limit slots; a budget starting now by default.
+    :param budget: the call's budget, when the call started before tenacity (see :func:`replaying`)
+        or may wait for rate-limit slots; a budget starting now by default.
     """
 
     def announce(retry_state: tenacity.RetryCallState) -> None:

@@ -233,14 +233,12 @@ class MediaIntelligenceHook(BaseHook):
         """
         return self.settings.resolve_workspace(workspace_name, self.mi_conn_id)
 
-    def _send_once(self, request: ApiRequest, budget: CallBudget | None = None) -> dict[str, Any]:
+    def _send_once(self, request: ApiRequest) -> dict[str, Any]:
         limiter = self.settings.limiter(request.endpoint)
         if limiter is None:
             return self._exchange(request)
         with limiter.slot() as waited:  # held until the answer is in: see core.limiter
             _log_wait(self.log, waited, limiter, request)
-            if budget is not None:
-                budget.queued(waited)
             return self._exchange(request)
 
     def _exchange(self, request: ApiRequest) -> dict[str, Any]:
@@ -265,17 +263,17 @@ class MediaIntelligenceHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        budget = CallBudget()
-        try:
-            return self._send_once(request, budget)
-        except MediaIntelligenceError as err:
-            if not is_retryable(err):
-                raise
-            first_failure = replaying(err)
-        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, budget)):
-            with attempt:
-                first_failure()
-                return self._send_once(request, budget)
+        with CallBudget().measuring() as budget:  # waits for a rate-limit slot are left out of it
+            try:
+                return self._send_once(request)
+            except MediaIntelligenceError as err:
+                if not is_retryable(err):
+                    raise
+                first_failure = replaying(err)
+            for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, budget)):
+                with attempt:
+                    first_failure()
+                    return self._send_once(request)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def complete_person_thumbnail_upload(
@@ -484,14 +482,12 @@ class MediaIntelligenceAsyncHook(BaseHook):
             await self._session.close()
             self._session = None
 
-    async def _send_once(self, request: ApiRequest, budget: CallBudget | None = None) -> dict[str, Any]:
+    async def _send_once(self, request: ApiRequest) -> dict[str, Any]:
         limiter = (await self.get_settings()).limiter(request.endpoint)
         if limiter is None:
             return await self._exchange(request)
         async with limiter.slot_async() as waited:  # held until the answer is in: see core.limiter
             _log_wait(self.log, waited, limiter, request)
-            if budget is not None:
-                budget.queued(waited)
             return await self._exchange(request)
 
     async def _exchange(self, request: ApiRequest) -> dict[str, Any]:
@@ -520,18 +516,18 @@ class MediaIntelligenceAsyncHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        budget = CallBudget()
-        try:
-            return await self._send_once(request, budget)
-        except MediaIntelligenceError as err:
-            if not is_retryable(err):
-                raise
-            first_failure = replaying(err)
-        policy = (await self.get_settings()).retry
-        async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, budget)):
-            with attempt:
-                first_failure()
-                return await self._send_once(request, budget)
+        with CallBudget().measuring() as budget:  # waits for a rate-limit slot are left out of it
+            try:
+                return await self._send_once(request)
+            except MediaIntelligenceError as err:
+                if not is_retryable(err):
+                    raise
+                first_failure = replaying(err)
+            policy = (await self.get_settings()).retry
+            async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, budget)):
+                with attempt:
+                    first_failure()
+                    return await self._send_once(request)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def complete_person_thumbnail_upload(
