@@ -31,7 +31,10 @@ _PROXY_EXAMPLE = "http://proxy.example.com:3128"
 
 def _masked(url: str) -> str:
     """``url`` with its password, if any, replaced by ``***``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparsable: hide all that may be credentials
+        return f"***@{url.rpartition('@')[2]}" if "@" in url else url
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
@@ -104,14 +107,12 @@ class Transport:
     :param ca_bundle: the PEM file of the CA certificates to trust; ``None``: certifi's bundle.
     :param proxy_url: the proxy of every request (the connection's extra); ``None``: the environment's.
     :param environ_proxies: the environment's proxies by scheme (``https``, ``http``, ``all``).
-    :param no_proxy: the environment's ``no_proxy``, hosts reached without a proxy.
     """
 
     verify: bool = True
     ca_bundle: str | None = None
     proxy_url: str | None = field(default=None, repr=False)
     environ_proxies: Mapping[str, str] = field(default_factory=dict, repr=False)
-    no_proxy: str | None = None
 
     @classmethod
     def from_extras(cls, *, proxy_url: str | None, ca_bundle_path: str | None, verify: bool) -> Transport:
@@ -150,7 +151,6 @@ class Transport:
             ca_bundle=ca_bundle,
             proxy_url=validate_proxy_url(proxy_url, "Connection extra 'proxy_url'") if proxy_url else None,
             environ_proxies=environ_proxies,
-            no_proxy=environ.get("no"),
         )
 
     def proxy_for(self, url: str) -> str | None:
@@ -161,7 +161,9 @@ class Transport:
         """
         if self.proxy_url:
             return self.proxy_url
-        if not self.environ_proxies or should_bypass_proxies(url, no_proxy=self.no_proxy):
+        # NO_PROXY is read from the environment, as requests does: handing it over instead would make
+        # requests set it in os.environ for the call, which threads must not do.
+        if not self.environ_proxies or should_bypass_proxies(url, no_proxy=None):
             return None
         return select_proxy(url, dict(self.environ_proxies))
 
