@@ -22,6 +22,7 @@ import heapq
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -79,32 +80,55 @@ class SharedRateLimiter:
         self._free_at = [0.0] * limit.calls  # a heap of when each free slot may be used (monotonic)
         self._waiters: deque[_Waiter] = deque()
         self._to_retire = 0  # slots in use to drop when given back, after the limit was lowered
+        self._users: dict[int, RateLimit] = {}  # the limit each live user sets, by the user's id
+        self._departed: deque[int] = deque()  # users since garbage collected: finalizers take no lock
         self._limits_met = {limit}
         self._lock = threading.Lock()
 
-    def meet(self, limit: RateLimit) -> tuple[RateLimit, RateLimit] | None:
+    def join(self, user: object, limit: RateLimit) -> tuple[RateLimit, RateLimit] | None:
         """
-        Take another user's view of the limit into account: the stricter of the two applies.
+        Count the limit ``user`` sets while ``user`` lives: the strictest limit of the live users applies.
 
-        :param limit: the limit another connection sets for the same quota.
-        :return: the limits in force before and after, if ``limit`` was not met before; else ``None``.
+        :param user: what sets the limit (a connection's settings), forgotten once garbage collected.
+        :param limit: the limit it sets.
+        :return: the limits in force before and after, the first time ``limit`` disagrees with the
+            one in force; else ``None``.
         """
-        if limit in self._limits_met:  # the common case, without the lock
+        key = id(user)
+        if self._users.get(key) == limit and not self._departed:  # the common case, without the lock
             return None
         with self._lock:
-            if limit in self._limits_met:
+            if key not in self._users:
+                weakref.finalize(user, self._departed.append, key)
+            self._users[key] = limit
+            while self._departed:
+                self._users.pop(self._departed.popleft(), None)
+            before = self.limit
+            self._set_limit(
+                RateLimit(
+                    min(user_limit.calls for user_limit in self._users.values()),
+                    max(user_limit.period_seconds for user_limit in self._users.values()),
+                )
+            )
+            if limit in self._limits_met or limit == before:
                 return None
             self._limits_met.add(limit)
-            stricter = RateLimit(
-                min(self.limit.calls, limit.calls), max(self.limit.period_seconds, limit.period_seconds)
-            )
+            return before, self.limit
+
+    def _set_limit(self, limit: RateLimit) -> None:
+        """Apply a new limit, adding or retiring slots; under the lock."""
+        change, self.limit = limit.calls - self.limit.calls, limit
+        if change < 0:
             # Retire the slots whose last call is oldest first: they weigh least on the coming period.
-            self._to_retire += self.limit.calls - stricter.calls
+            self._to_retire -= change
             while self._to_retire and self._free_at:
                 heapq.heappop(self._free_at)
                 self._to_retire -= 1
-            before, self.limit = self.limit, stricter
-            return before, stricter
+            return
+        revived = min(change, self._to_retire)
+        self._to_retire -= revived
+        for _ in range(change - revived):
+            self._hand_or_keep(0.0)
 
     def _take(self, loop: asyncio.AbstractEventLoop | None) -> float | _Waiter:
         """Take the earliest free slot (its time) or, if none is free, join the queue."""
@@ -121,11 +145,15 @@ class SharedRateLimiter:
             if self._to_retire:
                 self._to_retire -= 1
                 return
-            while self._waiters:
-                waiter = self._waiters.popleft()
-                if not waiter.abandoned and waiter.hand(free_at):
-                    return
-            heapq.heappush(self._free_at, free_at)
+            self._hand_or_keep(free_at)
+
+    def _hand_or_keep(self, free_at: float) -> None:
+        """Hand a slot to the first waiter that can take it, or keep it free; under the lock."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.abandoned and waiter.hand(free_at):
+                return
+        heapq.heappush(self._free_at, free_at)
 
     def _abandon(self, waiter: _Waiter) -> None:
         """Leave the queue; a slot handed over meanwhile goes to the next waiter."""
@@ -199,25 +227,29 @@ _limiters_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-def shared_limiter(endpoint: str, limit: RateLimit, *, base_url: str, access_key: str) -> SharedRateLimiter:
+def shared_limiter(
+    endpoint: str, limit: RateLimit, *, base_url: str, access_key: str, user: object
+) -> SharedRateLimiter:
     """
     Return this process's limiter for one endpoint of one API host and access key.
 
     Hooks and triggers that use the same credentials against the same host share it, so their
     calls add up against the one quota the API keeps for them. When their connections set
-    different limits, the stricter applies to all of them, and a warning says so once.
+    different limits, the strictest of those in use applies to all of them, and a warning says so
+    once per limit.
 
     :param endpoint: the endpoint's name, e.g. ``complete_upload``.
     :param limit: the limit configured for it.
     :param base_url: the API base URL.
     :param access_key: the access key ID the calls are signed with.
+    :param user: what sets ``limit`` (a connection's settings): its limit counts while it lives.
     """
     key = (endpoint, base_url, access_key)
     limiter = _limiters.get(key)
     if limiter is None:
         with _limiters_lock:
             limiter = _limiters.setdefault(key, SharedRateLimiter(limit))
-    if (change := limiter.meet(limit)) is not None:
+    if (change := limiter.join(user, limit)) is not None:
         log.warning(
             "Connections using access key %s on %s set different limits for %s: %s here, %s already "
             "in force. The stricter, %s, applies to all of them; set the same limit on each.",

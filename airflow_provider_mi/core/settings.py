@@ -282,7 +282,7 @@ class ConnectionSettings:
         """
         if endpoint is None or (limit := self.rate_limits.get(endpoint)) is None:
             return None
-        return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key)
+        return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key, user=self)
 
     @classmethod
     def from_connection_fields(

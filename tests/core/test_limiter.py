@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import logging
 import threading
 import time
@@ -166,33 +167,48 @@ def test_a_waiter_whose_event_loop_closed_loses_no_slot():
     assert not task.done()
 
 
+class User:
+    """Stands for a connection's settings: what sets a limit, for as long as it lives."""
+
+
 def test_shared_limiter_is_one_per_endpoint_host_and_key():
-    first = shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="a")
-    assert shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="a") is first
+    user = User()
+    first = shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="a", user=user)
+    same = shared_limiter(
+        "complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="a", user=User()
+    )
     others = [
-        shared_limiter("presigned_url", LIMIT, base_url="http://127.0.0.1:9", access_key="a"),
-        shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:8", access_key="a"),
-        shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="b"),
+        shared_limiter("presigned_url", LIMIT, base_url="http://127.0.0.1:9", access_key="a", user=user),
+        shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:8", access_key="a", user=user),
+        shared_limiter("complete_upload", LIMIT, base_url="http://127.0.0.1:9", access_key="b", user=user),
     ]
+    assert same is first
     assert len({id(first), *map(id, others)}) == 4
 
 
 def test_connections_that_disagree_on_the_limit_share_the_stricter_one(caplog):
     # Two connections, one key and host: 3 and 5 calls per period. Together they must stay
-    # under 3, whoever asked first, from threads and an event loop alike.
+    # under 3, from threads and an event loop alike.
     base_url, key = "http://127.0.0.1:7", "shared-key"
-    lenient = shared_limiter("complete_upload", RateLimit(5, 0.3), base_url=base_url, access_key=key)
+    lenient_user, strict_user = User(), User()
+
+    def limiter_of(user: User, calls: int) -> SharedRateLimiter:
+        return shared_limiter(
+            "complete_upload", RateLimit(calls, 0.3), base_url=base_url, access_key=key, user=user
+        )
+
+    lenient = limiter_of(lenient_user, 5)
     with caplog.at_level(logging.WARNING, logger="airflow_provider_mi.core.limiter"):
-        strict = shared_limiter("complete_upload", RateLimit(3, 0.3), base_url=base_url, access_key=key)
-        for limit in (RateLimit(3, 0.3), RateLimit(5, 0.3), RateLimit(3, 0.3)):
-            assert shared_limiter("complete_upload", limit, base_url=base_url, access_key=key) is strict
+        strict = limiter_of(strict_user, 3)
+        for user, calls in ((strict_user, 3), (lenient_user, 5), (User(), 3), (User(), 5)):
+            assert limiter_of(user, calls) is strict
     assert strict is lenient
     assert strict.limit == RateLimit(3, 0.3)
     warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 1  # once, not at every call
     assert "shared-key" in warnings[0]
-    assert "3 calls per 0.3 s" in warnings[0]
-    assert "5 calls per 0.3 s" in warnings[0]
+    assert "3 calls per 0.3 s here, 5 calls per 0.3 s already in force" in warnings[0]
+    assert "The stricter, 3 calls per 0.3 s, applies" in warnings[0]
 
     starts: list[float] = []
 
@@ -217,8 +233,48 @@ def test_connections_that_disagree_on_the_limit_share_the_stricter_one(caplog):
     assert most_in_any_period(starts, 0.3) <= 3
 
 
+def test_the_stricter_limit_ends_with_the_last_connection_that_sets_it():
+    base_url = "http://127.0.0.1:6"
+    lenient_user, strict_user = User(), User()
+    limiter = shared_limiter(
+        "complete_upload", RateLimit(5, 0.3), base_url=base_url, access_key="k", user=lenient_user
+    )
+    shared_limiter("complete_upload", RateLimit(2, 0.3), base_url=base_url, access_key="k", user=strict_user)
+    assert (limiter.limit, len(limiter._free_at)) == (RateLimit(2, 0.3), 2)
+
+    del strict_user
+    gc.collect()
+    shared_limiter("complete_upload", RateLimit(5, 0.3), base_url=base_url, access_key="k", user=lenient_user)
+
+    assert (limiter.limit, len(limiter._free_at)) == (RateLimit(5, 0.3), 5)
+
+
 def test_a_lower_limit_retires_slots_in_use_when_they_come_back():
     limiter = SharedRateLimiter(RateLimit(3, 0.2))
+    lenient_user, strict_user = User(), User()
+    limiter.join(lenient_user, RateLimit(3, 0.2))
     with limiter.slot(), limiter.slot():  # two of three slots in use, one free
-        limiter.meet(RateLimit(1, 0.2))
+        limiter.join(strict_user, RateLimit(1, 0.2))
+        assert limiter._free_at == []
     assert len(limiter._free_at) == 1  # one slot is left, not three
+
+
+def test_a_raised_limit_wakes_the_waiters():
+    limiter = SharedRateLimiter(RateLimit(1, 30.0))
+    strict_user, lenient_user = User(), User()
+    limiter.join(strict_user, RateLimit(1, 30.0))
+    served = threading.Event()
+
+    def wait_for_a_slot() -> None:
+        with limiter.slot():
+            served.set()
+
+    with limiter.slot():  # the only slot, free again 30 s after this call
+        waiter = threading.Thread(target=wait_for_a_slot, daemon=True)
+        waiter.start()
+        limiter.join(lenient_user, RateLimit(2, 30.0))
+        assert not served.wait(timeout=0.2)  # the strict connection still lives: still 1 slot
+        del strict_user
+        gc.collect()
+        limiter.join(lenient_user, RateLimit(2, 30.0))
+        assert served.wait(timeout=5), "the slot added by the higher limit went to nobody"
