@@ -98,11 +98,12 @@ class SharedRateLimiter:
         if self._users.get(key) == limit and not self._departed:  # the common case, without the lock
             return None
         with self._lock:
+            # Departures first: a user collected since may have left its id to this one.
+            while self._departed:
+                self._users.pop(self._departed.popleft(), None)
             if key not in self._users:
                 weakref.finalize(user, self._departed.append, key)
             self._users[key] = limit
-            while self._departed:
-                self._users.pop(self._departed.popleft(), None)
             before = self.limit
             self._set_limit(
                 RateLimit(

@@ -278,3 +278,20 @@ def test_a_raised_limit_wakes_the_waiters():
         gc.collect()
         limiter.join(lenient_user, RateLimit(2, 30.0))
         assert served.wait(timeout=5), "the slot added by the higher limit went to nobody"
+
+
+def test_a_new_connection_may_take_the_id_of_one_collected():
+    limiter = SharedRateLimiter(RateLimit(2, 0.3))
+    user = User()
+    # As CPython leaves it when a user is collected and the next one gets its memory (and id)
+    # before the departure was seen: the old entry, and its departure pending.
+    limiter._users[id(user)] = RateLimit(1, 0.3)
+    limiter._departed.append(id(user))
+
+    limiter.join(user, RateLimit(2, 0.3))
+
+    assert limiter.limit == RateLimit(2, 0.3)
+    assert limiter._users == {id(user): RateLimit(2, 0.3)}
+    del user
+    gc.collect()
+    assert list(limiter._departed) != []  # the new user got a finalizer of its own
