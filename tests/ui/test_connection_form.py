@@ -334,15 +334,17 @@ def test_the_proxy_and_ca_bundle_extras_of_the_form_v3(
 
     result, _ = press_test_v3(page, "mi_ui_proxy")
 
-    assert f"Connection works: signed request accepted by {emulator.url}." in result
-    assert api_calls(emulator) == [("complete", 200)]
+    # What the test asks the API is test_connection's business; here: it got through, once.
+    assert "Test Connection Successful" in result
+    assert emulator.url in result
+    assert [status for _, status in api_calls(emulator)] == [200]
     proxy.wait_for(lambda seen: seen.tunnels_to(emulator_port(emulator)) == 1)
     page.reload()  # no toast left to close: the one above may be closing by itself by now
     refused = " ".join(press_test_v3(page, "mi_ui_socks")[1].split())
     assert (
         "Connection extra 'proxy_url' is 'socks5://127.0.0.1:1080', which uses the scheme 'socks5'" in refused
     )
-    assert api_calls(emulator) == [("complete", 200)]
+    assert len(api_calls(emulator)) == 1  # the refused one sent nothing
     stored = page.request.get(f"{airflow_ui.url}/api/v2/connections/mi_ui_proxy").json()
     extras = json.loads(stored["extra"])
     assert extras["ca_bundle_path"] == str(ca.pem)
@@ -355,6 +357,8 @@ def test_the_proxy_and_ca_bundle_extras_of_the_form_v3(
 def test_the_proxy_and_ca_bundle_extras_of_the_form_v2(
     page: Any, airflow_ui: UiServer, behind_a_proxy: tuple[MediaIntelligenceEmulator, LocalProxy, TestCA]
 ) -> None:
+    from playwright.sync_api import expect
+
     emulator, proxy, ca = behind_a_proxy
     open_add_connection_v2(page, airflow_ui, "mi_ui_proxy")
     page.locator("#host").fill(emulator.url)
@@ -373,6 +377,7 @@ def test_the_proxy_and_ca_bundle_extras_of_the_form_v2(
     page.locator(f"#{EXTRA_ID.format('proxy_url')}").fill(proxy.url)
     result = press_test_v2(page)
 
-    assert result.strip() == f"Connection works: signed request accepted by {emulator.url}."
-    assert api_calls(emulator) == [("complete", 200)]
+    expect(page.locator(".alert-success:visible")).to_have_count(1)
+    assert emulator.url in result
+    assert [status for _, status in api_calls(emulator)] == [200]
     proxy.wait_for(lambda seen: seen.tunnels_to(emulator_port(emulator)) == 1)
