@@ -37,3 +37,7 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     COMPLETE_UPLOAD: RateLimit(1000, 60.0),
     PRESIGNED_URL: RateLimit(50, 1.0),
 }
+
+#: The most calls per period a connection may set: a hundred times the API's limit is more than
+#: any quota it grants, and each call allowed per period is a slot kept in memory.
+MAX_CALLS: dict[str, int] = {endpoint: 100 * limit.calls for endpoint, limit in DEFAULT_RATE_LIMITS.items()}

@@ -13,10 +13,12 @@ from airflow_provider_mi.core.limiter import SharedRateLimiter, shared_limiter
 from airflow_provider_mi.core.rate_limit import (
     COMPLETE_UPLOAD,
     DEFAULT_RATE_LIMITS,
+    MAX_CALLS,
     PRESIGNED_URL,
     RateLimit,
 )
 from airflow_provider_mi.core.retry import RetryPolicy
+from airflow_provider_mi.core.transport import Transport
 from airflow_provider_mi.core.validation import validate_workspace_name
 from airflow_provider_mi.exceptions import InvalidParameterError
 
@@ -69,17 +71,32 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
     "verify_ssl": ExtraField(
         "Verify TLS", "Verify the server's TLS certificate. Default true.", "boolean", True
     ),
+    "ca_bundle_path": ExtraField(
+        "CA bundle path",
+        "PEM file of the CA certificates to trust, e.g. a corporate proxy's or a private API gateway's. "
+        "Default: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE if set, else certifi's bundle.",
+        "string",
+    ),
+    "proxy_url": ExtraField(
+        "Proxy URL",
+        "HTTP proxy for every request of this connection, e.g. http://user:password@proxy.example.com:3128 "
+        "(https requests are tunnelled with CONNECT). Default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, "
+        "except for the hosts in NO_PROXY.",
+        "string",
+    ),
     "complete_calls_per_minute": ExtraField(
         "Completion calls per minute",
         f"Client-side limit of upload-completion calls, shared by every task and trigger of a process "
-        f"using these credentials. Default {DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls} (the API's limit).",
+        f"using these credentials. Default {DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls} (the API's limit), "
+        f"at most {MAX_CALLS[COMPLETE_UPLOAD]}.",
         "integer",
         DEFAULT_RATE_LIMITS[COMPLETE_UPLOAD].calls,
     ),
     "presigned_url_calls_per_second": ExtraField(
         "Presigned URL calls per second",
         f"Client-side limit of presigned-URL calls, shared like the one above. "
-        f"Default {DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls} (the API's limit).",
+        f"Default {DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls} (the API's limit), "
+        f"at most {MAX_CALLS[PRESIGNED_URL]}.",
         "integer",
         DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls,
     ),
@@ -162,7 +179,9 @@ def parse_base_url(host: str | None, schema: str | None = None, port: int | None
     return f"{parts.scheme}://{netloc}" + (f":{final_port}" if final_port else "")
 
 
-def _number(extras: Mapping[str, Any], name: str, default: float, *, integer: bool = False) -> Any:
+def _number(
+    extras: Mapping[str, Any], name: str, default: float, *, integer: bool = False, maximum: int | None = None
+) -> Any:
     value = extras.get(name)
     if value is None or value == "":
         return default
@@ -176,7 +195,21 @@ def _number(extras: Mapping[str, Any], name: str, default: float, *, integer: bo
         raise InvalidParameterError(
             f"Connection extra {name!r} is {value!r}; it must be {kind} (default {default})."
         )
+    if maximum is not None and number > maximum:
+        raise InvalidParameterError(
+            f"Connection extra {name!r} is {value!r}, more than the maximum of {maximum}; set at most "
+            f"{maximum} (default {default})."
+        )
     return int(number) if integer else number
+
+
+def _text(extras: Mapping[str, Any], name: str) -> str | None:
+    value = extras.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameterError(f"Connection extra {name!r} is {value!r}; it must be a string.")
+    return value
 
 
 def _flag(extras: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -204,7 +237,7 @@ class ConnectionSettings:
     :param base_url: scheme, host and optional port of the API.
     :param timeout: seconds to wait for each HTTP request.
     :param retry: bounds of the retries of one API call.
-    :param verify_ssl: whether to verify the server's TLS certificate.
+    :param transport: the proxy and the TLS trust of the requests.
     :param workspace_name: default workspace, if the connection names one.
     :param rate_limits: the client-side limit of each endpoint that has one.
     """
@@ -214,9 +247,14 @@ class ConnectionSettings:
     base_url: str = DEFAULT_BASE_URL
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    verify_ssl: bool = True
+    transport: Transport = field(default_factory=Transport)
     workspace_name: str | None = None
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+
+    @property
+    def verify_ssl(self) -> bool:
+        """Whether to verify the server's TLS certificate."""
+        return self.transport.verify
 
     def resolve_workspace(self, workspace_name: str | None, conn_id: str = "the connection") -> str:
         """
@@ -244,7 +282,7 @@ class ConnectionSettings:
         """
         if endpoint is None or (limit := self.rate_limits.get(endpoint)) is None:
             return None
-        return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key)
+        return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key, user=self)
 
     @classmethod
     def from_connection_fields(
@@ -296,7 +334,8 @@ class ConnectionSettings:
         )
         rate_limits = {}
         for endpoint, (name, period) in RATE_LIMIT_EXTRAS.items():
-            calls = _number(extras, name, DEFAULT_RATE_LIMITS[endpoint].calls, integer=True)
+            default = DEFAULT_RATE_LIMITS[endpoint].calls
+            calls = _number(extras, name, default, integer=True, maximum=MAX_CALLS[endpoint])
             rate_limits[endpoint] = RateLimit(calls, period)
         return cls(
             access_key=login.strip(),
@@ -304,7 +343,11 @@ class ConnectionSettings:
             base_url=parse_base_url(host, schema, port),
             timeout=_number(extras, "timeout", DEFAULT_TIMEOUT_SECONDS),
             retry=retry,
-            verify_ssl=_flag(extras, "verify_ssl", True),
+            transport=Transport.from_extras(
+                proxy_url=_text(extras, "proxy_url"),
+                ca_bundle_path=_text(extras, "ca_bundle_path"),
+                verify=_flag(extras, "verify_ssl", True),
+            ),
             workspace_name=None
             if workspace is None
             else validate_workspace_name(workspace, "workspace_name extra"),

@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import re
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -254,10 +255,20 @@ class MediaIntelligenceEmulator:
     :param state: the emulator's state; a fresh one by default. Its attributes (credentials,
         workspaces, visibility delay, clock offset, rate limits, latency) may also be passed as
         keyword arguments.
+    :param ssl_context: serve https with this server context (its certificate must name
+        127.0.0.1), e.g. to test clients against a private CA; plain http by default.
     """
 
-    def __init__(self, port: int = 0, state: EmulatorState | None = None, **state_options: Any) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        state: EmulatorState | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        **state_options: Any,
+    ) -> None:
         self.state = state or EmulatorState(**state_options)
+        self._ssl_context = ssl_context
         self._requested_port = port
         self._port: int | None = None
         self._loop = asyncio.new_event_loop()
@@ -269,7 +280,7 @@ class MediaIntelligenceEmulator:
         """Base URL of the running emulator, e.g. ``http://127.0.0.1:41234``."""
         if self._port is None:
             raise RuntimeError("The emulator is not running; call start() or use it as a context manager.")
-        return f"http://127.0.0.1:{self._port}"
+        return f"{'https' if self._ssl_context else 'http'}://127.0.0.1:{self._port}"
 
     @property
     def access_key(self) -> str:
@@ -309,7 +320,7 @@ class MediaIntelligenceEmulator:
         app = EmulatorApp(self.state, lambda: self.url).build()
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port, ssl_context=self._ssl_context)
         self._loop.run_until_complete(site.start())
         self._port = self._runner.addresses[0][1]
         started.set()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,7 +36,13 @@ from airflow_provider_mi.core.responses import (
     parse_presigned_upload,
     parse_workspace,
 )
-from airflow_provider_mi.core.retry import LoggerLike, is_retryable, replaying, retry_arguments
+from airflow_provider_mi.core.retry import (
+    CallBudget,
+    LoggerLike,
+    is_retryable,
+    replaying,
+    retry_arguments,
+)
 from airflow_provider_mi.core.settings import CONN_TYPE, DEFAULT_BASE_URL, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
 
     from airflow_provider_mi.core.limiter import SharedRateLimiter
+    from airflow_provider_mi.core.transport import Transport
 
 #: The placeholder workspace ``test_connection`` reads when the connection names none.
 CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
@@ -63,7 +69,7 @@ CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
 def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> ConnectionSettings:
     if conn.password:
         mask_secret(conn.password)
-    return ConnectionSettings.from_connection_fields(
+    settings = ConnectionSettings.from_connection_fields(
         login=conn.login,
         password=conn.password,
         host=conn.host,
@@ -72,6 +78,31 @@ def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> Co
         extras=extras,
         conn_id=conn_id,
     )
+    for secret in settings.transport.secrets():  # a proxy's password
+        mask_secret(secret)
+    return settings
+
+
+class _Session(requests.Session):
+    """
+    A session that sends each request through the proxy, and with the TLS trust, that the core
+    decided (:class:`~airflow_provider_mi.core.transport.Transport`), in place of requests' own
+    reading of the environment, which would let ``REQUESTS_CA_BUNDLE`` override ``verify_ssl``.
+
+    :param transport: the connection's decision.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__()
+        self.transport = transport
+        self.trust_env = False  # no proxies, CA bundle or .netrc credentials of requests' choosing
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        proxy = self.transport.proxy_for(url)
+        merged["proxies"] = {} if proxy is None else {urlsplit(url).scheme: proxy}
+        merged["verify"] = self.transport.requests_verify
+        return merged
 
 
 #: What a request that got no readable answer ran into, by kind (see :func:`_transport_error`).
@@ -82,22 +113,27 @@ _TRANSPORT_PROBLEMS = {
     "connection's 'timeout' extra; else check the network",
     "broken": "lost the connection before the whole answer arrived ({error}). This is usually "
     "transient; if it persists, check the network and any proxy between here and the host",
+    "proxy": "could not get through the proxy ({error}). Check the proxy that the connection's "
+    "'proxy_url' extra (else HTTPS_PROXY and NO_PROXY) names, its credentials, and that it is up",
+    "tls": "could not verify the server's TLS certificate ({error}). If a private CA signed it (a "
+    "corporate proxy's, a test server's), set the connection's 'ca_bundle_path' extra or "
+    "REQUESTS_CA_BUNDLE to that CA's PEM file",
 }
 
 
-def _transport_error(
-    action: str, problem: str, err: Exception, timeout: float
-) -> MediaIntelligenceConnectionError:
+def _transport_error(action: str, problem: str, err: Exception, timeout: float) -> MediaIntelligenceError:
     """
     Explain a request that got no readable answer, without the request's headers or URL query.
 
     :param action: what was attempted, e.g. ``POST /api/v1/... to https://host``.
-    :param problem: ``connect``, ``timeout`` or ``broken``.
+    :param problem: ``connect``, ``timeout``, ``broken``, ``proxy`` or ``tls``.
     :param err: the HTTP client's exception (only its type is shown).
     :param timeout: the request timeout in seconds.
     """
     text = _TRANSPORT_PROBLEMS[problem].format(error=type(err).__name__, timeout=timeout)
-    return MediaIntelligenceConnectionError(f"{action} {text}.")
+    # An untrusted certificate stays untrusted: fail now rather than retry (or poll) in vain.
+    error_type = MediaIntelligenceError if problem == "tls" else MediaIntelligenceConnectionError
+    return error_type(f"{action} {text}.")
 
 
 #: Presigned URLs one upload may use when the evidence says an upload did not land.
@@ -118,6 +154,10 @@ def _log_wait(log: LoggerLike, waited: float, limiter: SharedRateLimiter, reques
 
 
 def _requests_problem(err: requests.RequestException) -> str:
+    if isinstance(err, requests.exceptions.SSLError):
+        return "tls"
+    if isinstance(err, requests.exceptions.ProxyError):
+        return "proxy"
     if isinstance(err, requests.Timeout):
         return "timeout"
     if isinstance(err, requests.ConnectionError) and err.args and isinstance(err.args[0], MaxRetryError):
@@ -128,6 +168,10 @@ def _requests_problem(err: requests.RequestException) -> str:
 def _aiohttp_problem(err: Exception) -> str:
     import aiohttp
 
+    if isinstance(err, aiohttp.ClientSSLError):
+        return "tls"
+    if isinstance(err, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
+        return "proxy"
     if isinstance(err, asyncio.TimeoutError):
         return "timeout"
     return "connect" if isinstance(err, aiohttp.ClientConnectorError) else "broken"
@@ -186,9 +230,7 @@ class MediaIntelligenceHook(BaseHook):
     @cached_property
     def session(self) -> requests.Session:
         """The HTTP session reused by every call of this hook."""
-        session = requests.Session()
-        session.verify = self.settings.verify_ssl
-        return session
+        return _Session(self.settings.transport)
 
     def close(self) -> None:
         """Close the HTTP session, if one was opened."""
@@ -233,18 +275,17 @@ class MediaIntelligenceHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        started = time.monotonic()
-        try:
-            return self._send_once(request)
-        except MediaIntelligenceError as err:
-            if not is_retryable(err):
-                raise
-            first_failure = replaying(err)
-        spent = time.monotonic() - started
-        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, spent)):
-            with attempt:
-                first_failure()
+        with CallBudget().measuring() as budget:  # waits for a rate-limit slot are left out of it
+            try:
                 return self._send_once(request)
+            except MediaIntelligenceError as err:
+                if not is_retryable(err):
+                    raise
+                first_failure = replaying(err)
+            for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, budget)):
+                with attempt:
+                    first_failure()
+                    return self._send_once(request)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def complete_person_thumbnail_upload(
@@ -530,7 +571,7 @@ class MediaIntelligenceAsyncHook(BaseHook):
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=settings.timeout),
-                connector=aiohttp.TCPConnector(ssl=settings.verify_ssl),
+                connector=aiohttp.TCPConnector(ssl=settings.transport.ssl_context()),
             )
         return self._session
 
@@ -552,13 +593,15 @@ class MediaIntelligenceAsyncHook(BaseHook):
         import aiohttp
 
         settings, session = await self.get_settings(), await self._get_session()
+        url = request.url(settings.base_url)
         try:
             async with session.request(
                 request.method,
-                request.url(settings.base_url),
+                url,
                 data=request.body,
                 headers=request.headers(settings.access_key, settings.secret_key),
                 allow_redirects=False,
+                proxy=settings.transport.proxy_for(url),
             ) as response:
                 body = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
@@ -572,19 +615,18 @@ class MediaIntelligenceAsyncHook(BaseHook):
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
         """
-        started = time.monotonic()
-        try:
-            return await self._send_once(request)
-        except MediaIntelligenceError as err:
-            if not is_retryable(err):
-                raise
-            first_failure = replaying(err)
-        spent = time.monotonic() - started
-        policy = (await self.get_settings()).retry
-        async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, spent)):
-            with attempt:
-                first_failure()
+        with CallBudget().measuring() as budget:  # waits for a rate-limit slot are left out of it
+            try:
                 return await self._send_once(request)
+            except MediaIntelligenceError as err:
+                if not is_retryable(err):
+                    raise
+                first_failure = replaying(err)
+            policy = (await self.get_settings()).retry
+            async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, budget)):
+                with attempt:
+                    first_failure()
+                    return await self._send_once(request)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def complete_person_thumbnail_upload(

@@ -11,7 +11,13 @@ import tenacity
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_mi.core.retry import RetryPolicy, is_retryable, retry_arguments
+from airflow_provider_mi.core.retry import (
+    CallBudget,
+    RetryPolicy,
+    is_retryable,
+    leave_out_of_budget,
+    retry_arguments,
+)
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceApiError,
@@ -233,3 +239,23 @@ def test_no_warning_when_giving_up(run, clock, caplog):
 )
 def test_is_retryable(error, expected):
     assert is_retryable(error) is expected
+
+
+def test_waits_for_a_rate_limit_slot_are_left_out_of_the_budget(clock):
+    budget = CallBudget()
+
+    def queue_then_fail() -> None:
+        clock.now += 4  # each attempt first waits 4 s for its turn under the client-side limit
+        leave_out_of_budget(4)  # as the limiter reports it
+        raise unavailable(retry_after=1)
+
+    retrying = tenacity.Retrying(
+        **retry_arguments(RetryPolicy(max_attempts=4, budget_seconds=5), LOGGER, budget), sleep=clock.sleep
+    )
+    with budget.measuring(), pytest.raises(MediaIntelligenceApiError):
+        retrying(queue_then_fail)
+    leave_out_of_budget(100)  # outside the call: no budget to take it from
+    # 19 s in all, 16 of them queueing: every attempt is made (were the queueing counted, one only).
+    assert retrying.statistics["attempt_number"] == 4
+    assert clock.sleeps == [1, 1, 1]
+    assert budget.queued_seconds == 16

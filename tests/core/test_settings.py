@@ -254,6 +254,32 @@ def test_invalid_numeric_extras(name, value):
     assert "positive" in message
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "maximum"),
+    [
+        ("complete_calls_per_minute", 1_000_000_000, 100_000),
+        ("complete_calls_per_minute", "100001", 100_000),
+        ("presigned_url_calls_per_second", 5001, 5000),
+        ("presigned_url_calls_per_second", "1e12", 5000),
+    ],
+)
+def test_absurd_rate_limits_are_refused(name, value, maximum):
+    message = rejected(extras={name: value})
+    assert f"extra {name!r} is {value!r}, more than the maximum of {maximum}" in message
+    assert f"set at most {maximum}" in message
+    assert f"at most {maximum}" in EXTRA_FIELDS[name].description  # the form says so too
+
+
+def test_the_maximum_rate_limits_are_accepted():
+    settings = settings_from(
+        extras={"complete_calls_per_minute": 100_000, "presigned_url_calls_per_second": 5000}
+    )
+    assert settings.rate_limits == {
+        COMPLETE_UPLOAD: RateLimit(100_000, 60.0),
+        PRESIGNED_URL: RateLimit(5000, 1.0),
+    }
+
+
 @pytest.mark.parametrize(("name", "value"), [("timeout", "nan"), ("retry_budget_seconds", float("nan"))])
 def test_nan_extras_are_rejected(name, value):
     rejected(extras={name: value})
@@ -310,6 +336,72 @@ def test_invalid_workspace_extra():
 def test_invalid_host_through_from_connection_fields():
     message = rejected(host="http://mi.apigw.ntruss.com")
     assert "plain http" in message
+
+
+# --- proxy and CA bundle --------------------------------------------------------------------------
+
+PROXY_PASSWORD = "pr0xy-secret-Zq"
+
+
+@pytest.fixture
+def no_network_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def ca_pem(tmp_path) -> str:
+    import trustme
+
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    return str(tmp_path / "ca.pem")
+
+
+def test_proxy_and_ca_bundle_extras(no_network_environment, ca_pem):
+    proxy = f"http://me:{PROXY_PASSWORD}@proxy.example.com:3128"
+    settings = settings_from(extras={"proxy_url": f" {proxy} ", "ca_bundle_path": ca_pem})
+    assert settings.transport.proxy_for("https://mi.apigw.ntruss.com/x") == proxy
+    assert settings.transport.requests_verify == ca_pem
+    assert settings.transport.secrets() == [PROXY_PASSWORD]
+    for text in (repr(settings), str(settings)):
+        assert PROXY_PASSWORD not in text
+        assert SECRET not in text
+
+
+@pytest.mark.parametrize("extras", [{}, {"proxy_url": ""}, {"ca_bundle_path": "  "}, {"proxy_url": None}])
+def test_empty_proxy_and_ca_bundle_extras_mean_the_environment(no_network_environment, extras):
+    settings = settings_from(extras=extras)
+    assert settings.transport.proxy_for("https://mi.apigw.ntruss.com/x") is None
+    assert settings.transport.requests_verify is True
+
+
+@pytest.mark.parametrize(
+    ("extras", "expected"),
+    [
+        ({"proxy_url": f"socks5://me:{PROXY_PASSWORD}@proxy:1080"}, "Connection extra 'proxy_url' is "),
+        ({"proxy_url": "proxy.example.com:3128"}, "which has no scheme. Give an http:// proxy URL"),
+        ({"proxy_url": 3128}, "Connection extra 'proxy_url' is 3128; it must be a string."),
+        (
+            {"ca_bundle_path": "/nonexistent/ca.pem"},
+            "Connection extra 'ca_bundle_path' is '/nonexistent/ca.pem'",
+        ),
+        ({"ca_bundle_path": __file__}, "which holds no readable PEM certificate"),
+        ({"ca_bundle_path": "CA", "verify_ssl": False}, "'ca_bundle_path' and 'verify_ssl' contradict"),
+    ],
+)
+def test_invalid_proxy_and_ca_bundle_extras(no_network_environment, extras, expected):
+    message = rejected(extras=extras)
+    assert expected in message
+    assert PROXY_PASSWORD not in message
+
+
+def test_the_proxy_and_ca_bundle_extras_are_in_the_form():
+    assert EXTRA_FIELDS["proxy_url"].json_type == EXTRA_FIELDS["ca_bundle_path"].json_type == "string"
+    assert "HTTPS_PROXY" in EXTRA_FIELDS["proxy_url"].description
+    assert "NO_PROXY" in EXTRA_FIELDS["proxy_url"].description
+    assert "REQUESTS_CA_BUNDLE" in EXTRA_FIELDS["ca_bundle_path"].description
 
 
 # --- default workspace ----------------------------------------------------------------------------

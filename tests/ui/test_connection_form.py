@@ -28,6 +28,7 @@ from airflow_provider_mi.core.settings import CONN_TYPE, EXTRA_FIELDS
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
 from airflow_provider_mi.get_provider_info import INTEGRATION, UI_FIELD_BEHAVIOUR
 from airflow_ui import UiServer
+from local_network import PROXY_PASSWORD, LocalProxy, TestCA, emulator_port, local_proxy
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -295,3 +296,88 @@ def test_add_connection_form_and_its_test_button_v2(
         "port": None,
     }
     assert json.loads(stored["extra"]) == {"verify_ssl": True}
+
+
+# --- the proxy and CA bundle extras, end to end -----------------------------------------------------
+
+
+@pytest.fixture
+def behind_a_proxy(tmp_path: Path) -> Iterator[tuple[MediaIntelligenceEmulator, LocalProxy, TestCA]]:
+    """The emulator over https (signed by a test CA) and a real proxy: the UI's Test goes through it."""
+    ca = TestCA.create(tmp_path)
+    with (
+        MediaIntelligenceEmulator(ssl_context=ca.server_context()) as running,
+        local_proxy(tmp_path) as proxy,
+    ):
+        yield running, proxy, ca
+
+
+@airflow_3
+def test_the_proxy_and_ca_bundle_extras_of_the_form_v3(
+    page: Any, airflow_ui: UiServer, behind_a_proxy: tuple[MediaIntelligenceEmulator, LocalProxy, TestCA]
+) -> None:
+    from playwright.sync_api import expect
+
+    emulator, proxy, ca = behind_a_proxy
+    page.route("**/api/v2/connections/test", fix_portless_test_requests)
+    for conn_id, proxy_url in (("mi_ui_socks", "socks5://127.0.0.1:1080"), ("mi_ui_proxy", proxy.url)):
+        dialog = open_add_connection_v3(page, airflow_ui, conn_id)
+        dialog.get_by_label(LABELS["host"], exact=True).fill(emulator.url)
+        dialog.get_by_label(LABELS["login"], exact=True).fill(emulator.access_key)
+        dialog.get_by_label(LABELS["password"], exact=True).fill(secret_of(emulator))
+        dialog.get_by_role("button", name="Extra Fields", exact=True).click()
+        # The form names each extra's input element_<name> (its label is not tied to it).
+        dialog.locator("#element_proxy_url").fill(proxy_url)
+        dialog.locator("#element_ca_bundle_path").fill(str(ca.pem))
+        dialog.get_by_role("button", name="Save").click()
+        expect(dialog).to_be_hidden()
+
+    result, _ = press_test_v3(page, "mi_ui_proxy")
+
+    # What the test asks the API is test_connection's business; here: it got through, once.
+    assert "Test Connection Successful" in result
+    assert emulator.url in result
+    assert [status for _, status in api_calls(emulator)] == [200]
+    proxy.wait_for(lambda seen: seen.tunnels_to(emulator_port(emulator)) == 1)
+    page.reload()  # no toast left to close: the one above may be closing by itself by now
+    refused = " ".join(press_test_v3(page, "mi_ui_socks")[1].split())
+    assert (
+        "Connection extra 'proxy_url' is 'socks5://127.0.0.1:1080', which uses the scheme 'socks5'" in refused
+    )
+    assert len(api_calls(emulator)) == 1  # the refused one sent nothing
+    stored = page.request.get(f"{airflow_ui.url}/api/v2/connections/mi_ui_proxy").json()
+    extras = json.loads(stored["extra"])
+    assert extras["ca_bundle_path"] == str(ca.pem)
+    # The proxy's password was registered with the masker when the connection was tested.
+    assert "proxy_url" in extras
+    assert PROXY_PASSWORD not in stored["extra"]
+
+
+@airflow_2
+def test_the_proxy_and_ca_bundle_extras_of_the_form_v2(
+    page: Any, airflow_ui: UiServer, behind_a_proxy: tuple[MediaIntelligenceEmulator, LocalProxy, TestCA]
+) -> None:
+    from playwright.sync_api import expect
+
+    emulator, proxy, ca = behind_a_proxy
+    open_add_connection_v2(page, airflow_ui, "mi_ui_proxy")
+    page.locator("#host").fill(emulator.url)
+    page.locator("#login").fill(emulator.access_key)
+    page.locator("#password").fill(secret_of(emulator))
+    page.locator(f"#{EXTRA_ID.format('ca_bundle_path')}").fill(str(ca.pem))
+    page.locator(f"#{EXTRA_ID.format('proxy_url')}").fill("socks5://127.0.0.1:1080")
+
+    refused = " ".join(press_test_v2(page).split())
+
+    assert (
+        "Connection extra 'proxy_url' is 'socks5://127.0.0.1:1080', which uses the scheme 'socks5'" in refused
+    )
+    assert api_calls(emulator) == []
+
+    page.locator(f"#{EXTRA_ID.format('proxy_url')}").fill(proxy.url)
+    result = press_test_v2(page)
+
+    expect(page.locator(".alert-success:visible")).to_have_count(1)
+    assert emulator.url in result
+    assert [status for _, status in api_calls(emulator)] == [200]
+    proxy.wait_for(lambda seen: seen.tunnels_to(emulator_port(emulator)) == 1)
