@@ -69,15 +69,19 @@ class LocalProxy:
                 raise AssertionError(f"The proxy's log never showed it; it holds {self.requests()}")
             time.sleep(0.05)
 
-    def settle(self, port: int) -> int:
+    def settle(self, port: int, at_least: int = 0) -> int:
         """
         Return the tunnels to ``port`` once every earlier request is logged.
 
-        One request of our own through the proxy, to a closed port, is logged after all those
+        A tunnel is logged when it closes, and a client may close its connections a moment after
+        it is done (older aiohttp releases do): first wait (bounded) for ``at_least`` tunnels. Then
+        one request of our own through the proxy, to a closed port, is logged after all those
         before it: once it is, the count is final.
 
         :param port: the port on 127.0.0.1 the clients under test were sent to.
+        :param at_least: the tunnels expected.
         """
+        self.wait_for(lambda proxy: proxy.tunnels_to(port) >= at_least)
         marker = f"127.0.0.1:{_closed_port()}"
         credentials = base64.b64encode(f"{PROXY_USER}:{PROXY_PASSWORD}".encode()).decode()
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:

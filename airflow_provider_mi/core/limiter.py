@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from airflow_provider_mi.core.rate_limit import RateLimit
-from airflow_provider_mi.core.retry import leave_out_of_budget
 
 
 class _Waiter:
@@ -169,10 +168,7 @@ class SharedRateLimiter:
 
     @contextmanager
     def slot(self) -> Iterator[float]:
-        """
-        Hold a slot for one call, blocking until it may be made; yields the seconds waited, which
-        the call's retry budget leaves out (see :class:`~airflow_provider_mi.core.retry.CallBudget`).
-        """
+        """Hold a slot for one call, blocking until it may be made; yields the seconds waited."""
         start = time.monotonic()
         taken = self._take(None)
         if isinstance(taken, _Waiter):
@@ -190,15 +186,13 @@ class SharedRateLimiter:
             self._release(False, taken)
             raise
         try:
-            waited = time.monotonic() - start
-            leave_out_of_budget(waited)
-            yield waited
+            yield time.monotonic() - start
         finally:
             self._release(True, taken)
 
     @asynccontextmanager
     async def slot_async(self) -> AsyncIterator[float]:
-        """Hold a slot for one call without blocking the loop; yields the seconds waited, as above."""
+        """Hold a slot for one call, waiting without blocking the loop; yields the seconds waited."""
         start = time.monotonic()
         taken = self._take(asyncio.get_running_loop())
         if isinstance(taken, _Waiter):
@@ -216,9 +210,7 @@ class SharedRateLimiter:
             self._release(False, taken)
             raise
         try:
-            waited = time.monotonic() - start
-            leave_out_of_budget(waited)
-            yield waited
+            yield time.monotonic() - start
         finally:
             self._release(True, taken)
 

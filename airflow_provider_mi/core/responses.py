@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, Workspace
+from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, UploadLanding, Workspace
 from airflow_provider_mi.exceptions import (
     MediaIntelligenceApiError,
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceResponseError,
+    MediaIntelligenceUploadError,
 )
 
 SUCCESS_CODE = "0"
@@ -208,3 +209,31 @@ def parse_workspace(result: Mapping[str, Any]) -> Workspace:
         return value if isinstance(value, str) and value else None
 
     return Workspace(name, text("workspaceUrl"), text("bucketName"), dict(result))
+
+
+def parse_storage_answer(status: int, presigned: PresignedUpload, maybe_landed: bool) -> UploadLanding:
+    """
+    Return what object storage's answer to a ``PUT`` proves, or raise the error it stands for.
+
+    :param status: the HTTP status of the answer.
+    :param presigned: the presigned upload the ``PUT`` used.
+    :param maybe_landed: whether an earlier attempt's answer was lost (it may have stored the bytes).
+    """
+    if status < 300:
+        return UploadLanding.LANDED
+    if status < 400:
+        raise MediaIntelligenceUploadError(
+            f"The presigned URL of {presigned.thumbnail_key!r} redirected the upload elsewhere (HTTP "
+            f"{status}, not followed)."
+        )
+    if status == 403 and maybe_landed:  # the URL is single-use: the lost attempt may have landed
+        return UploadLanding.UNCERTAIN
+    if status == 403 and presigned.expired():
+        return UploadLanding.NOT_LANDED
+    if status == 429 or status >= 500:
+        raise MediaIntelligenceApiError(status, None, "object storage refused the upload")
+    raise MediaIntelligenceUploadError(
+        f"Object storage refused the upload of {presigned.thumbnail_key!r} (HTTP {status}, URL issued "
+        f"{presigned.age():.0f} s ago, valid {presigned.expiration_seconds} s). If this persists, check "
+        "that this machine reaches the presigned URL's host directly or through the configured proxy."
+    )

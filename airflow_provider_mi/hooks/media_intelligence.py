@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-import tenacity
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from urllib3.exceptions import MaxRetryError
 
 from airflow_provider_mi.core.endpoints import (
     ApiRequest,
     complete_upload_request,
+    custom_request,
     presigned_url_request,
     workspace_request,
 )
@@ -30,19 +30,8 @@ from airflow_provider_mi.core.models import (
     UploadState,
     Workspace,
 )
-from airflow_provider_mi.core.responses import (
-    parse_api_response,
-    parse_completion,
-    parse_presigned_upload,
-    parse_workspace,
-)
-from airflow_provider_mi.core.retry import (
-    CallBudget,
-    LoggerLike,
-    is_retryable,
-    replaying,
-    retry_arguments,
-)
+from airflow_provider_mi.core.pipeline import Answer, Exchange, Failure, api_call, run, run_async, upload
+from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.settings import CONN_TYPE, DEFAULT_BASE_URL, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
@@ -59,7 +48,6 @@ if TYPE_CHECKING:
     import aiohttp
     from airflow.providers.common.compat.sdk import Connection
 
-    from airflow_provider_mi.core.limiter import SharedRateLimiter
     from airflow_provider_mi.core.transport import Transport
 
 #: The placeholder workspace ``test_connection`` reads when the connection names none.
@@ -138,19 +126,10 @@ def _transport_error(action: str, problem: str, err: Exception, timeout: float) 
 
 #: Presigned URLs one upload may use when the evidence says an upload did not land.
 MAX_UPLOAD_URLS = 3
+#: A connection test makes one attempt: it must answer fast, and say what it saw.
+_ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
-#: A wait for a rate-limit permit at least this long (seconds) is logged.
-NOTABLE_WAIT_SECONDS = 1.0
-
-
-def _log_wait(log: LoggerLike, waited: float, limiter: SharedRateLimiter, request: ApiRequest) -> None:
-    if waited >= NOTABLE_WAIT_SECONDS:
-        log.info(
-            "Waited %.1f s for a turn under the client-side limit of %s (%s).",
-            waited,
-            limiter.limit.describe(),
-            request.endpoint,
-        )
+T = TypeVar("T")
 
 
 def _requests_problem(err: requests.RequestException) -> str:
@@ -245,48 +224,50 @@ class MediaIntelligenceHook(BaseHook):
         """
         return self.settings.resolve_workspace(workspace_name, self.mi_conn_id)
 
-    def _send_once(self, request: ApiRequest) -> dict[str, Any]:
-        limiter = self.settings.limiter(request.endpoint)
-        if limiter is None:
-            return self._exchange(request)
-        with limiter.slot() as waited:  # held until the answer is in: see core.limiter
-            _log_wait(self.log, waited, limiter, request)
-            return self._exchange(request)
+    def _send(self, exchange: Exchange) -> Answer | Failure:
+        """Send one request, holding its rate-limit slot until the answer is in (see core.limiter)."""
+        timeout = self.settings.timeout
+        with exchange.slot() as waited:
+            try:
+                response = self.session.request(
+                    exchange.method,
+                    exchange.url,
+                    data=exchange.body,
+                    headers=exchange.sign(),
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as err:
+                problem = _requests_problem(err)
+                return Failure(_transport_error(exchange.action, problem, err, timeout), waited)
+        return Answer(response.status_code, response.headers, response.content, waited)
 
-    def _exchange(self, request: ApiRequest) -> dict[str, Any]:
-        settings = self.settings
-        try:
-            response = self.session.request(
-                request.method,
-                request.url(settings.base_url),
-                data=request.body,
-                headers=request.headers(settings.access_key, settings.secret_key),
-                timeout=settings.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as err:
-            action = request.describe(settings.base_url)
-            raise _transport_error(action, _requests_problem(err), err, settings.timeout) from None
-        return parse_api_response(response.status_code, response.headers, response.content)
-
-    def call(self, request: ApiRequest) -> dict[str, Any]:
+    def call(self, request: ApiRequest[T], policy: RetryPolicy | None = None) -> T:
         """
-        Send one signed API request, retrying transient failures, and return its ``result``.
+        Send one signed API request, retrying transient failures, and return its parsed ``result``.
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
+        :param policy: the retries to allow; by default the connection's.
         """
-        with CallBudget().measuring() as budget:  # waits for a rate-limit slot are left out of it
-            try:
-                return self._send_once(request)
-            except MediaIntelligenceError as err:
-                if not is_retryable(err):
-                    raise
-                first_failure = replaying(err)
-            for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log, budget)):
-                with attempt:
-                    first_failure()
-                    return self._send_once(request)
-        raise AssertionError("unreachable: tenacity reraises the last error")
+        return run(api_call(request, self.settings, self.log, policy), self._send)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """
+        Call an endpoint this provider does not wrap: signed, rate-limited, retried and parsed
+        like every other call. Returns the API's ``result`` as it came.
+
+        :param method: HTTP method, e.g. ``GET``.
+        :param path: the API path, e.g. ``/api/v1/workspaces/my-workspace/persons``.
+        :param json: the JSON body, or ``None``.
+        :param params: the query parameters, or ``None``.
+        """
+        return self.call(custom_request(method, path, json, params))
 
     def complete_person_thumbnail_upload(
         self, workspace_name: str | None, thumbnail_key: str
@@ -297,8 +278,7 @@ class MediaIntelligenceHook(BaseHook):
         :param workspace_name: the workspace, or ``None`` for the connection's default.
         :param thumbnail_key: the key returned when the presigned URL was issued.
         """
-        request = complete_upload_request(self.workspace(workspace_name), thumbnail_key)
-        completion = parse_completion(self.call(request), thumbnail_key)
+        completion = self.call(complete_upload_request(self.workspace(workspace_name), thumbnail_key))
         self.log.debug("Upload completion of %s", completion.describe())
         return completion
 
@@ -309,8 +289,7 @@ class MediaIntelligenceHook(BaseHook):
         :param workspace_name: the workspace, or ``None`` for the connection's default.
         :param file_name: the image's file name, e.g. ``face.jpg``.
         """
-        request = presigned_url_request(self.workspace(workspace_name), file_name)
-        presigned = parse_presigned_upload(self.call(request))
+        presigned = self.call(presigned_url_request(self.workspace(workspace_name), file_name))
         # The URL authorises the upload by itself. Only urllib3 ever writes it, with its path and
         # query, in its DEBUG lines: register it with the masker when those are on. (Each secret
         # registered makes the next registration dearer: a bulk upload of a thousand files would
@@ -321,39 +300,6 @@ class MediaIntelligenceHook(BaseHook):
             mask_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
         self.log.debug("Issued a presigned upload URL for thumbnail %r", presigned.thumbnail_key)
         return presigned
-
-    def _put_once(self, presigned: PresignedUpload, data: bytes, maybe_landed: bool) -> UploadLanding:
-        timeout = self.settings.timeout
-        try:
-            response = self.session.put(presigned.url, data=data, timeout=timeout, allow_redirects=False)
-        except requests.RequestException as err:
-            action = f"Uploading thumbnail {presigned.thumbnail_key!r}"
-            raise _transport_error(action, _requests_problem(err), err, timeout) from None
-        if response.status_code < 300:
-            return UploadLanding.LANDED
-        if 300 <= response.status_code < 400:
-            raise MediaIntelligenceUploadError(
-                f"The presigned URL of {presigned.thumbnail_key!r} redirected the upload elsewhere (HTTP "
-                f"{response.status_code}, not followed)."
-            )
-        if response.status_code == 403 and maybe_landed:
-            # The URL is single-use: the earlier attempt whose answer was lost may have landed.
-            self.log.warning(
-                "The upload URL of %r refused a second attempt (HTTP 403); an earlier attempt may have "
-                "landed: completion will tell.",
-                presigned.thumbnail_key,
-            )
-            return UploadLanding.UNCERTAIN
-        if response.status_code == 403 and presigned.expired():
-            return UploadLanding.NOT_LANDED
-        if response.status_code >= 500 or response.status_code == 429:
-            raise MediaIntelligenceApiError(response.status_code, None, "object storage refused the upload")
-        raise MediaIntelligenceUploadError(
-            f"Object storage refused the upload of {presigned.thumbnail_key!r} (HTTP {response.status_code}, "
-            f"URL issued {presigned.age():.0f} s ago, valid {presigned.expiration_seconds} s). If this "
-            "persists, check that this machine reaches the presigned URL's host directly or through the "
-            "configured proxy."
-        )
 
     def put_thumbnail(self, presigned: PresignedUpload, data: bytes) -> UploadLanding:
         """
@@ -366,22 +312,13 @@ class MediaIntelligenceHook(BaseHook):
         :param presigned: the presigned upload.
         :param data: the image file's bytes.
         """
-        maybe_landed = False  # an attempt whose answer was lost may have stored the bytes
-        for attempt in tenacity.Retrying(**retry_arguments(self.settings.retry, self.log)):
-            with attempt:
-                if presigned.expired():
-                    self.log.warning(
-                        "The upload URL of %r expired (issued %.0f s ago, valid %d s).",
-                        presigned.thumbnail_key,
-                        presigned.age(),
-                        presigned.expiration_seconds,
-                    )
-                    return UploadLanding.UNCERTAIN if maybe_landed else UploadLanding.NOT_LANDED
-                try:
-                    landing = self._put_once(presigned, data, maybe_landed)
-                except MediaIntelligenceConnectionError:
-                    maybe_landed = True
-                    raise
+        landing = run(upload(presigned, data, self.settings, self.log), self._send)
+        if landing is UploadLanding.UNCERTAIN:
+            self.log.warning(
+                "An attempt to upload %r lost its answer, and the single-use URL then refused another "
+                "or expired: the first may have landed; completion will tell.",
+                presigned.thumbnail_key,
+            )
         self.log.debug("Upload of %d bytes for thumbnail %r: %s", len(data), presigned.thumbnail_key, landing)
         return landing
 
@@ -436,7 +373,7 @@ class MediaIntelligenceHook(BaseHook):
 
         :param workspace_name: the workspace, or ``None`` for the connection's default.
         """
-        return parse_workspace(self.call(workspace_request(self.workspace(workspace_name))))
+        return self.call(workspace_request(self.workspace(workspace_name)))
 
     def test_connection(self) -> tuple[bool, str]:
         """
@@ -449,7 +386,7 @@ class MediaIntelligenceHook(BaseHook):
         try:
             settings = self.settings
             workspace = settings.workspace_name or CONNECTION_TEST_WORKSPACE
-            found = parse_workspace(self._send_once(workspace_request(workspace)))
+            found = self.call(workspace_request(workspace), _ONE_ATTEMPT)
         except MediaIntelligenceAuthenticationError as err:
             return False, f"Credentials rejected: {err}"
         except MediaIntelligenceApiError as err:
@@ -581,53 +518,52 @@ class MediaIntelligenceAsyncHook(BaseHook):
             await self._session.close()
             self._session = None
 
-    async def _send_once(self, request: ApiRequest) -> dict[str, Any]:
-        limiter = (await self.get_settings()).limiter(request.endpoint)
-        if limiter is None:
-            return await self._exchange(request)
-        async with limiter.slot_async() as waited:  # held until the answer is in: see core.limiter
-            _log_wait(self.log, waited, limiter, request)
-            return await self._exchange(request)
-
-    async def _exchange(self, request: ApiRequest) -> dict[str, Any]:
+    async def _send(self, exchange: Exchange) -> Answer | Failure:
+        """Send one request, holding its rate-limit slot until the answer is in (see core.limiter)."""
         import aiohttp
 
         settings, session = await self.get_settings(), await self._get_session()
-        url = request.url(settings.base_url)
-        try:
-            async with session.request(
-                request.method,
-                url,
-                data=request.body,
-                headers=request.headers(settings.access_key, settings.secret_key),
-                allow_redirects=False,
-                proxy=settings.transport.proxy_for(url),
-            ) as response:
-                body = await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
-            action = request.describe(settings.base_url)
-            raise _transport_error(action, _aiohttp_problem(err), err, settings.timeout) from None
-        return parse_api_response(response.status, response.headers, body)
+        async with exchange.slot_async() as waited:
+            try:
+                async with session.request(
+                    exchange.method,
+                    exchange.url,
+                    data=exchange.body,
+                    headers=exchange.sign(),
+                    allow_redirects=False,
+                    proxy=settings.transport.proxy_for(exchange.url),
+                ) as response:
+                    body = await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+                problem = _aiohttp_problem(err)
+                return Failure(_transport_error(exchange.action, problem, err, settings.timeout), waited)
+        return Answer(response.status, response.headers, body, waited)
 
-    async def call(self, request: ApiRequest) -> dict[str, Any]:
+    async def call(self, request: ApiRequest[T], policy: RetryPolicy | None = None) -> T:
         """
-        Send one signed API request, retrying transient failures, and return its ``result``.
+        Send one signed API request, retrying transient failures, and return its parsed ``result``.
 
         :param request: the request, built by :mod:`airflow_provider_mi.core.endpoints`.
+        :param policy: the retries to allow; by default the connection's.
         """
-        with CallBudget().measuring() as budget:  # waits for a rate-limit slot are left out of it
-            try:
-                return await self._send_once(request)
-            except MediaIntelligenceError as err:
-                if not is_retryable(err):
-                    raise
-                first_failure = replaying(err)
-            policy = (await self.get_settings()).retry
-            async for attempt in tenacity.AsyncRetrying(**retry_arguments(policy, self.log, budget)):
-                with attempt:
-                    first_failure()
-                    return await self._send_once(request)
-        raise AssertionError("unreachable: tenacity reraises the last error")
+        return await run_async(api_call(request, await self.get_settings(), self.log, policy), self._send)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """
+        Call an endpoint this provider does not wrap, as :meth:`MediaIntelligenceHook.request` does.
+
+        :param method: HTTP method, e.g. ``GET``.
+        :param path: the API path, e.g. ``/api/v1/workspaces/my-workspace/persons``.
+        :param json: the JSON body, or ``None``.
+        :param params: the query parameters, or ``None``.
+        """
+        return await self.call(custom_request(method, path, json, params))
 
     async def complete_person_thumbnail_upload(
         self, workspace_name: str | None, thumbnail_key: str
@@ -640,5 +576,4 @@ class MediaIntelligenceAsyncHook(BaseHook):
         """
         settings = await self.get_settings()
         workspace = settings.resolve_workspace(workspace_name, self.mi_conn_id)
-        result = await self.call(complete_upload_request(workspace, thumbnail_key))
-        return parse_completion(result, thumbnail_key)
+        return await self.call(complete_upload_request(workspace, thumbnail_key))

@@ -2,7 +2,7 @@
 Instruments for the rate-limit figures: when the client's limiter gave slots, when calls ended.
 
 :func:`instrument` wraps, in the measuring process only, the shared limiter's ``slot`` and
-``slot_async`` context managers and both hooks' ``_send_once`` (one HTTP attempt each) to note the
+``slot_async`` context managers and both hooks' ``_send`` (one HTTP attempt each) to note the
 ``time.monotonic()`` of every permit (the limiter let the call go), of every release (just before
 the limiter frees the slot, one period later) and of every attempt's answer: admitted, throttled
 (429) or failed otherwise. The monotonic clock is the machine's, so the times compare with the
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_mi.core.pipeline import Answer, Exchange, Failure
 from benchmarks.clients.common import configure_airflow_logging, count_completions_per
 
 
@@ -49,20 +50,20 @@ class Recorder:
     def note_release(self) -> None:
         self.slot.set((self.slot.get()[0], time.monotonic()))
 
-    def note_answer(self, asynchronous: bool) -> None:
+    def note_outcome(self, outcome: Answer | Failure, asynchronous: bool) -> None:
+        """Note one attempt's end: answered, throttled (429), or failed otherwise."""
         now = time.monotonic()
-        self.answered.append(now)
-        self.attempts.append((*self.slot.get(), now, False, asynchronous))
-        self.slot.set((0.0, 0.0))  # an attempt without a limiter (another endpoint) gets none
-
-    def note_error(self, err: BaseException, asynchronous: bool) -> None:
-        now = time.monotonic()
-        if getattr(err, "status", None) == 429:
+        if isinstance(outcome, Answer) and outcome.status == 429:
             self.throttled.append(now)
             self.attempts.append((*self.slot.get(), now, True, asynchronous))
+        elif isinstance(outcome, Answer) and outcome.status < 400:
+            self.answered.append(now)
+            self.attempts.append((*self.slot.get(), now, False, asynchronous))
         else:
-            self.failed.append((now, f"{type(err).__name__}: {err}"[:300]))
-        self.slot.set((0.0, 0.0))
+            failure = outcome.error if isinstance(outcome, Failure) else f"HTTP {outcome.status}"
+            text = f"{type(failure).__name__}: {failure}" if isinstance(failure, Exception) else failure
+            self.failed.append((now, text[:300]))
+        self.slot.set((0.0, 0.0))  # an attempt without a limiter (another endpoint) gets none
 
     def result(self) -> dict[str, Any]:
         """The events as JSON values (times rounded to 0.1 ms)."""
@@ -86,7 +87,7 @@ def instrument() -> Recorder:
 
     recorder = Recorder()
     slot, slot_async = SharedRateLimiter.slot, SharedRateLimiter.slot_async
-    send_sync, send_async = MediaIntelligenceHook._send_once, MediaIntelligenceAsyncHook._send_once
+    send_sync, send_async = MediaIntelligenceHook._send, MediaIntelligenceAsyncHook._send
 
     @functools.wraps(slot)
     @contextmanager
@@ -109,29 +110,21 @@ def instrument() -> Recorder:
                 recorder.note_release()
 
     @functools.wraps(send_sync)
-    def timed_send(self: MediaIntelligenceHook, request: Any) -> dict[str, Any]:
-        try:
-            result = send_sync(self, request)
-        except Exception as err:
-            recorder.note_error(err, asynchronous=False)
-            raise
-        recorder.note_answer(asynchronous=False)
-        return result
+    def timed_send(self: MediaIntelligenceHook, exchange: Exchange) -> Answer | Failure:
+        outcome = send_sync(self, exchange)
+        recorder.note_outcome(outcome, asynchronous=False)
+        return outcome
 
     @functools.wraps(send_async)
-    async def timed_send_async(self: MediaIntelligenceAsyncHook, request: Any) -> dict[str, Any]:
-        try:
-            result = await send_async(self, request)
-        except Exception as err:
-            recorder.note_error(err, asynchronous=True)
-            raise
-        recorder.note_answer(asynchronous=True)
-        return result
+    async def timed_send_async(self: MediaIntelligenceAsyncHook, exchange: Exchange) -> Answer | Failure:
+        outcome = await send_async(self, exchange)
+        recorder.note_outcome(outcome, asynchronous=True)
+        return outcome
 
     SharedRateLimiter.slot = timed_slot  # type: ignore[method-assign]
     SharedRateLimiter.slot_async = timed_slot_async  # type: ignore[method-assign]
-    MediaIntelligenceHook._send_once = timed_send  # type: ignore[method-assign]
-    MediaIntelligenceAsyncHook._send_once = timed_send_async  # type: ignore[method-assign]
+    MediaIntelligenceHook._send = timed_send  # type: ignore[method-assign]
+    MediaIntelligenceAsyncHook._send = timed_send_async  # type: ignore[method-assign]
     return recorder
 
 

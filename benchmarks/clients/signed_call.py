@@ -69,11 +69,9 @@ def callers(url: str) -> dict[str, Callable[[], Any]]:
 
 def breakdown(calls: int) -> dict[str, float]:
     """CPU microseconds of each of the hook's own steps, timed alone (no HTTP)."""
-    import tenacity
-
     from airflow_provider_mi.core.endpoints import complete_upload_request
+    from airflow_provider_mi.core.pipeline import Answer, api_call, run
     from airflow_provider_mi.core.responses import parse_api_response, parse_completion
-    from airflow_provider_mi.core.retry import retry_arguments
     from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 
     hook = MediaIntelligenceHook()
@@ -83,16 +81,16 @@ def breakdown(calls: int) -> dict[str, float]:
     headers = {"Content-Type": "application/json"}
     completion = parse_completion(parse_api_response(200, headers, body), THUMBNAIL_KEY)
 
-    def retrying() -> None:
-        for attempt in tenacity.Retrying(**retry_arguments(settings.retry, hook.log)):
-            with attempt:
-                pass
+    answer = Answer(200, headers, body)
+
+    def pipeline() -> None:
+        run(api_call(request, settings, hook.log), lambda exchange: answer)
 
     steps: dict[str, Callable[[], Any]] = {
         "resolve_workspace": lambda: hook.workspace(WORKSPACE),
         "build_request": lambda: complete_upload_request(WORKSPACE, THUMBNAIL_KEY),
         "sign_headers": lambda: request.headers(settings.access_key, settings.secret_key),
-        "tenacity_retrying_one_attempt": retrying,
+        "pipeline_one_attempt": pipeline,
         "parse_answer": lambda: parse_completion(parse_api_response(200, headers, body), THUMBNAIL_KEY),
         "log_info_line": lambda: hook.log.info("Upload completion of %s", completion.describe()),
     }

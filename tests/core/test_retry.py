@@ -1,23 +1,19 @@
-"""The retry policy, driven through tenacity (sync and async) with a fake clock."""
+"""The retry policy, driven through the pipeline's retry loop (sync and async) with a fake clock."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
-import tenacity
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_mi.core.retry import (
-    CallBudget,
-    RetryPolicy,
-    is_retryable,
-    leave_out_of_budget,
-    retry_arguments,
-)
+from airflow_provider_mi.core import pipeline
+from airflow_provider_mi.core.pipeline import Answer, Exchange, retrying
+from airflow_provider_mi.core.retry import RetryPolicy, is_retryable
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceApiError,
@@ -30,7 +26,7 @@ LOGGER = logging.getLogger("tests.core.test_retry")
 
 
 class FakeClock:
-    """Stands in for tenacity's ``time.monotonic`` and for ``sleep``: time passes only by sleeping."""
+    """Stands in for the pipeline's ``time.monotonic`` and its sleeps: time passes only by sleeping."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -49,9 +45,10 @@ class FakeClock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """A fake clock that tenacity's budget (``stop_before_delay``) also measures with."""
+    """A fake clock that the budget also measures with."""
     fake = FakeClock()
-    monkeypatch.setattr(tenacity, "time", SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(pipeline, "time", SimpleNamespace(monotonic=fake.monotonic, sleep=fake.sleep))
+    monkeypatch.setattr(pipeline, "asyncio", SimpleNamespace(sleep=fake.async_sleep))
     return fake
 
 
@@ -70,17 +67,30 @@ class Script:
         return outcome
 
 
-def run_sync(policy: RetryPolicy, script: Script, clock: FakeClock) -> object:
-    return tenacity.Retrying(**retry_arguments(policy, LOGGER), sleep=clock.sleep)(script)
+EXCHANGE = Exchange("POST", "http://127.0.0.1/api", None, "POST /api")
 
 
-def run_async(policy: RetryPolicy, script: Script, clock: FakeClock) -> object:
-    async def call() -> object:
+def steps(policy: RetryPolicy, script: Script, queued: float = 0.0) -> pipeline.Steps[object]:
+    """The retry loop over ``script``: each attempt is one exchange whose answer ``script`` reads."""
+    return retrying(lambda failures: EXCHANGE, lambda answer, failures: script(), policy, LOGGER)
+
+
+def answer(clock: FakeClock, queued: float = 0.0) -> Answer:
+    """An answer that waited ``queued`` seconds for a turn under the rate limit (on the clock)."""
+    clock.now += queued
+    return Answer(200, {}, b"", waited=queued)
+
+
+def run_sync(policy: RetryPolicy, script: Script, clock: FakeClock, queued: float = 0.0) -> object:
+    return pipeline.run(steps(policy, script), lambda exchange: answer(clock, queued))
+
+
+def run_async(policy: RetryPolicy, script: Script, clock: FakeClock, queued: float = 0.0) -> object:
+    async def send(exchange: Exchange) -> Answer:
         await asyncio.sleep(0)
-        return script()
+        return answer(clock, queued)
 
-    retrying = tenacity.AsyncRetrying(**retry_arguments(policy, LOGGER), sleep=clock.async_sleep)
-    return asyncio.run(retrying(call))
+    return asyncio.run(pipeline.run_async(steps(policy, script), send))
 
 
 runners = pytest.mark.parametrize("run", [run_sync, run_async], ids=["sync", "async"])
@@ -168,12 +178,13 @@ def test_backoff_waits_stay_within_the_jitter_window(run, clock):
     attempts=st.integers(min_value=2, max_value=15),
 )
 def test_backoff_never_exceeds_max_delay(initial_delay, max_delay, attempts):
-    clock = FakeClock()  # real monotonic time barely moves; the budget is far away
+    clock = FakeClock()  # hypothesis runs many examples per test: each gets its own clock
     policy = RetryPolicy(
         max_attempts=attempts, budget_seconds=1e9, initial_delay=initial_delay, max_delay=max_delay
     )
     script = Script(*(unavailable() for _ in range(attempts)))
-    with pytest.raises(MediaIntelligenceApiError):
+    fake_time = SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep)
+    with mock.patch.object(pipeline, "time", fake_time), pytest.raises(MediaIntelligenceApiError):
         run_sync(policy, script, clock)
     assert len(clock.sleeps) == attempts - 1
     assert all(0.0 <= wait <= max_delay for wait in clock.sleeps)
@@ -241,21 +252,12 @@ def test_is_retryable(error, expected):
     assert is_retryable(error) is expected
 
 
-def test_waits_for_a_rate_limit_slot_are_left_out_of_the_budget(clock):
-    budget = CallBudget()
-
-    def queue_then_fail() -> None:
-        clock.now += 4  # each attempt first waits 4 s for its turn under the client-side limit
-        leave_out_of_budget(4)  # as the limiter reports it
-        raise unavailable(retry_after=1)
-
-    retrying = tenacity.Retrying(
-        **retry_arguments(RetryPolicy(max_attempts=4, budget_seconds=5), LOGGER, budget), sleep=clock.sleep
-    )
-    with budget.measuring(), pytest.raises(MediaIntelligenceApiError):
-        retrying(queue_then_fail)
-    leave_out_of_budget(100)  # outside the call: no budget to take it from
-    # 19 s in all, 16 of them queueing: every attempt is made (were the queueing counted, one only).
-    assert retrying.statistics["attempt_number"] == 4
+@runners
+def test_waits_for_a_rate_limit_slot_are_left_out_of_the_budget(run, clock):
+    # Each attempt first waits 4 s for its turn under the client-side limit, then fails; 19 s in
+    # all, 16 of them queueing: every attempt is made (were the queueing counted, one only).
+    script = Script(*(unavailable(retry_after=1) for _ in range(4)))
+    with pytest.raises(MediaIntelligenceApiError):
+        run(RetryPolicy(max_attempts=4, budget_seconds=5), script, clock, queued=4)
+    assert script.calls == 4
     assert clock.sleeps == [1, 1, 1]
-    assert budget.queued_seconds == 16

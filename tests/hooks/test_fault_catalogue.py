@@ -17,11 +17,9 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import pytest
-import tenacity
 from PIL import Image
 
 from airflow_provider_mi.core.models import UploadCompletion, UploadStatus
@@ -237,19 +235,6 @@ def scene() -> Iterator[Scene]:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         emulator.state.store_thumbnail(WORKSPACE, KEY, png())
         yield Scene(emulator, other, closed.getsockname()[1])
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits between attempts of both hooks, recorded instead of slept."""
-    recorded: list[float] = []
-
-    async def record_async(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(tenacity, "Retrying", partial(tenacity.Retrying, sleep=recorded.append))
-    monkeypatch.setattr(tenacity, "AsyncRetrying", partial(tenacity.AsyncRetrying, sleep=record_async))
-    return recorded
 
 
 def arrange(case: Case, scene: Scene, monkeypatch: pytest.MonkeyPatch, times: int) -> Fault | None:

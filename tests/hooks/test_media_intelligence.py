@@ -8,13 +8,11 @@ import json
 import re
 import socket
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
-import tenacity
 from ncloud_server.api_client import ApiClient
 from ncloud_server.configuration import Configuration
 from PIL import Image
@@ -74,14 +72,6 @@ def define_connection(monkeypatch: pytest.MonkeyPatch) -> Iterator[DefineConnect
     yield define
     for hook in hooks:
         hook.close()
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits between retries, recorded instead of slept (tenacity's default sleep)."""
-    recorded: list[float] = []
-    monkeypatch.setattr(tenacity.nap, "time", SimpleNamespace(sleep=recorded.append))
-    return recorded
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
-import tenacity
 from PIL import Image
 
 from airflow_provider_mi.core.models import UploadLanding, UploadStatus
@@ -46,10 +44,7 @@ def emulator(
 
 
 @pytest.fixture
-def hook(
-    emulator: MediaIntelligenceEmulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[MediaIntelligenceHook]:
-    monkeypatch.setattr(tenacity.nap, "time", SimpleNamespace(sleep=lambda seconds: None))
+def hook(emulator: MediaIntelligenceEmulator, waits: list[float]) -> Iterator[MediaIntelligenceHook]:
     hook = MediaIntelligenceHook()
     yield hook
     hook.close()

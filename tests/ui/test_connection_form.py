@@ -184,8 +184,8 @@ def test_test_button_reports_success_and_a_wrong_secret_v3(
     result, _ = press_test_v3(page, "mi_ui_good")
 
     assert "Test Connection Successful" in result
-    assert f"Connection works: signed request accepted by {emulator.url}." in result
-    assert api_calls(emulator) == [("complete", 200)]
+    assert f"Credentials accepted by {emulator.url}." in result
+    assert api_calls(emulator) == [("workspace", 200)]
     screenshot(page, "airflow-3-test-success")
 
     add_connection_v3(page, airflow_ui, "mi_ui_wrong", emulator.url, emulator.access_key, WRONG_SECRET)
@@ -195,7 +195,7 @@ def test_test_button_reports_success_and_a_wrong_secret_v3(
     assert "Credentials rejected" in result
     assert "secret key (password)" in result
     assert WRONG_SECRET not in page.content()
-    assert api_calls(emulator) == [("complete", 200), ("complete", 401)]
+    assert api_calls(emulator) == [("workspace", 200), ("workspace", 401)]
     screenshot(page, "airflow-3-test-failure")
 
 
@@ -214,8 +214,8 @@ def test_test_button_without_the_workaround_v3(
             "Airflow's Test button refuses a connection without a port (apache/airflow#73298, fixed "
             "after 3.3.2); `airflow connections test` works"
         )
-    assert "Connection works" in result
-    assert api_calls(emulator) == [("complete", 200)]
+    assert "Credentials accepted" in result
+    assert api_calls(emulator) == [("workspace", 200)]
 
 
 # --- Airflow 2.11 ---------------------------------------------------------------------------------
@@ -269,8 +269,8 @@ def test_add_connection_form_and_its_test_button_v2(
     page.locator("#password").fill(secret_of(emulator))
     result = press_test_v2(page)
 
-    assert result.strip() == f"Connection works: signed request accepted by {emulator.url}."
-    assert api_calls(emulator) == [("complete", 200)]
+    assert result.strip() == f"Credentials accepted by {emulator.url}."
+    assert api_calls(emulator) == [("workspace", 200)]
     page.evaluate("window.scrollTo(0, 0)")  # else the fixed menu bar lands mid-picture
     screenshot(page, "airflow-2-connection-form", full_page=True)
 
@@ -280,7 +280,7 @@ def test_add_connection_form_and_its_test_button_v2(
     assert "Credentials rejected" in result
     assert "secret key (password)" in result
     assert WRONG_SECRET not in page.content().replace(f'value="{WRONG_SECRET}"', "")
-    assert api_calls(emulator) == [("complete", 200), ("complete", 401)]
+    assert api_calls(emulator) == [("workspace", 200), ("workspace", 401)]
 
     page.locator("#password").fill(secret_of(emulator))
     page.locator(f"#{EXTRA_ID.format('verify_ssl')}").check()
