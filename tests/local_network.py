@@ -35,6 +35,22 @@ PROXY_LIFETIME_SECONDS = 900
 _ACCESS_LINE = re.compile(r"access_log:\d+ - \S+ - (?P<method>[A-Z]+) (?P<target>\S+)")
 
 
+#: Environment variables that would steer either HTTP client's proxy or TLS trust.
+NETWORK_VARIABLES = (
+    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+
+
+def clear_network_environment(monkeypatch: Any) -> None:
+    """Unset :data:`NETWORK_VARIABLES` for one test (``monkeypatch`` restores them)."""
+    for name in NETWORK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @dataclass
 class LocalProxy:
     """

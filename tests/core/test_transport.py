@@ -10,23 +10,16 @@ import trustme
 
 from airflow_provider_mi.core.transport import Transport, validate_ca_bundle, validate_proxy_url
 from airflow_provider_mi.exceptions import InvalidParameterError
+from local_network import clear_network_environment
 
 API = "https://mi.apigw.ntruss.com/api/v1/x"
 STORAGE = "https://kr.object.ncloudstorage.com/bucket/key?sig=1"
-VARIABLES = [
-    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
-    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "REQUEST_METHOD",
-]
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    clear_network_environment(monkeypatch)
+    monkeypatch.delenv("REQUEST_METHOD", raising=False)  # urllib ignores HTTP_PROXY under CGI
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from local_network import (
     PROXY_PASSWORD,
     LocalProxy,
     TestCA,
+    clear_network_environment,
     connection_json,
     emulator_port,
     local_proxy,
@@ -30,20 +31,11 @@ from local_network import (
 
 WORKSPACE = "proxy-tests"
 KEY = "persons/thumbnails/a.png"
-#: Environment variables that would steer either HTTP client: cleared for every test.
-NETWORK_VARIABLES = [
-    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
-    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "SSL_CERT_FILE",
-]
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in NETWORK_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    clear_network_environment(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -180,7 +180,7 @@ def test_log_records_and_output(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """What the provider, tenacity, requests and urllib3 log, at DEBUG, before Airflow masks anything."""
+    """What the provider, requests and urllib3 log, at DEBUG, before Airflow masks anything."""
     emulator.state.inject(
         "complete", faults.http_error(503, "0"), faults.truncated(), faults.PASS, faults.http_error(401)
     )

@@ -12,7 +12,7 @@ from PIL import Image
 
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
 from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
-from local_network import TestCA, connection_json, emulator_port, local_proxy
+from local_network import TestCA, clear_network_environment, connection_json, emulator_port, local_proxy
 
 WORKSPACE = "trigger-proxy-workspace"
 KEY = "persons/thumbnails/behind-a-proxy.png"
@@ -20,11 +20,7 @@ KEY = "persons/thumbnails/behind-a-proxy.png"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http", "https", "all", "no"):
-        monkeypatch.delenv(f"{name}_proxy", raising=False)
-        monkeypatch.delenv(f"{name.upper()}_PROXY", raising=False)
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    clear_network_environment(monkeypatch)
 
 
 @pytest.fixture
