@@ -17,8 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
+from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core import rate_limit
 from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, Workspace
+from airflow_provider_mi.core.persons import (
+    MergeResult,
+    Page,
+    Person,
+    PersonTag,
+    parse_recommendations,
+    parse_similar,
+    parse_tag_list,
+    parse_thumbnail_list,
+)
 from airflow_provider_mi.core.responses import parse_completion, parse_presigned_upload, parse_workspace
 from airflow_provider_mi.core.signing import signed_headers
 from airflow_provider_mi.core.validation import (
@@ -35,7 +46,11 @@ T = TypeVar("T")
 Parser = Callable[[Mapping[str, Any], Mapping[str, Any]], T]
 
 #: The validator of each path parameter an endpoint may name.
-PATH_PARAMETERS: dict[str, Callable[[Any], str]] = {"workspace_name": validate_workspace_name}
+PATH_PARAMETERS: dict[str, Callable[[Any], str]] = {
+    "workspace_name": validate_workspace_name,
+    "person_id": lambda value: rules.validate_id(value, "person_id"),
+    "tag_id": lambda value: rules.validate_id(value, "tag_id"),
+}
 
 
 def raw_result(result: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,8 +187,62 @@ COMPLETE_UPLOAD: Endpoint[UploadCompletion] = Endpoint(
     rate_limit.COMPLETE_UPLOAD,
 )
 
+_PERSONS = f"{_WORKSPACE}/persons"
+_PERSON = f"{_PERSONS}/{{person_id}}"
+_TAGS = f"{_WORKSPACE}/person-tags"
+
+
+def _person_endpoint(method: str, path: str, parse: Parser[T]) -> Endpoint[T]:
+    return Endpoint(method, path, parse, rate_limit.PERSONS)
+
+
+_person = _of_result(Person.parse)
+_thumbnails = _of_result(parse_thumbnail_list)
+_tags = _of_result(parse_tag_list)
+
+CREATE_PERSON = _person_endpoint("POST", _PERSONS, _person)
+GET_PERSON = _person_endpoint("GET", _PERSON, _person)
+UPDATE_PERSON = _person_endpoint("PATCH", _PERSON, _person)
+DELETE_PERSON = _person_endpoint("DELETE", _PERSON, _person)
+LIST_PERSONS = _person_endpoint("GET", _PERSONS, _of_result(lambda result: Page.parse(result, Person.parse)))
+SEARCH_PERSONS = _person_endpoint(
+    "POST", f"{_PERSONS}/search", _of_result(lambda result: Page.parse(result, Person.parse))
+)
+MERGE_PERSONS = _person_endpoint("POST", f"{_PERSON}/merge", _of_result(MergeResult.parse))
+ADD_THUMBNAILS = _person_endpoint("POST", f"{_PERSON}/person-thumbnail", _thumbnails)
+REMOVE_THUMBNAILS = _person_endpoint("POST", f"{_PERSON}/person-thumbnail/remove", _thumbnails)
+COMPARE_THUMBNAIL = _person_endpoint(
+    "POST", f"{_PERSONS}/recommend-by-thumbnail", _of_result(parse_recommendations)
+)
+SIMILAR_PERSONS = _person_endpoint("GET", f"{_PERSON}/similar", _of_result(parse_similar))
+LIST_TAGS = _person_endpoint("GET", _TAGS, _of_result(lambda result: Page.parse(result, PersonTag.parse)))
+CREATE_TAG = _person_endpoint("POST", _TAGS, _of_result(PersonTag.parse))
+DELETE_TAG = _person_endpoint("DELETE", f"{_TAGS}/{{tag_id}}", _of_result(PersonTag.parse))
+ADD_TAGS = _person_endpoint("POST", f"{_PERSON}/person-tags", _tags)
+REMOVE_TAGS = _person_endpoint("POST", f"{_PERSON}/person-tags/remove", _tags)
+
 #: Every endpoint the provider wraps: the escape hatch finds the rate limit of a path here.
-ENDPOINTS: tuple[Endpoint[Any], ...] = (GET_WORKSPACE, CREATE_PRESIGNED_UPLOAD, COMPLETE_UPLOAD)
+ENDPOINTS: tuple[Endpoint[Any], ...] = (
+    GET_WORKSPACE,
+    CREATE_PRESIGNED_UPLOAD,
+    COMPLETE_UPLOAD,
+    CREATE_PERSON,
+    GET_PERSON,
+    UPDATE_PERSON,
+    DELETE_PERSON,
+    LIST_PERSONS,
+    SEARCH_PERSONS,
+    MERGE_PERSONS,
+    ADD_THUMBNAILS,
+    REMOVE_THUMBNAILS,
+    COMPARE_THUMBNAIL,
+    SIMILAR_PERSONS,
+    LIST_TAGS,
+    CREATE_TAG,
+    DELETE_TAG,
+    ADD_TAGS,
+    REMOVE_TAGS,
+)
 
 
 def complete_upload_request(workspace_name: str, thumbnail_key: str) -> ApiRequest[UploadCompletion]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 #: Endpoints that have a rate limit of their own (names used by ``ApiRequest.endpoint``).
 COMPLETE_UPLOAD = "complete_upload"
 PRESIGNED_URL = "presigned_url"
+#: Every person and person-tag endpoint together: NCP documents no limit for them.
+PERSONS = "persons"
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,12 @@ class RateLimit:
         return f"{self.calls} calls per {self.period_seconds:g} s"
 
 
-#: The documented limits (the presigned-URL one as the English and Korean docs give it).
+#: The documented limits (the presigned-URL one as the English and Korean docs give it), and a
+#: conservative one for the person endpoints, whose limits are not documented.
 DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     COMPLETE_UPLOAD: RateLimit(1000, 60.0),
     PRESIGNED_URL: RateLimit(50, 1.0),
+    PERSONS: RateLimit(10, 1.0),
 }
 
 #: The most calls per period a connection may set: a hundred times the API's limit is more than

@@ -14,6 +14,7 @@ from airflow_provider_mi.core.rate_limit import (
     COMPLETE_UPLOAD,
     DEFAULT_RATE_LIMITS,
     MAX_CALLS,
+    PERSONS,
     PRESIGNED_URL,
     RateLimit,
 )
@@ -100,6 +101,14 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
         "integer",
         DEFAULT_RATE_LIMITS[PRESIGNED_URL].calls,
     ),
+    "person_calls_per_second": ExtraField(
+        "Person calls per second",
+        f"Client-side limit of the person and person-tag calls together, shared like the ones above. "
+        f"NCP documents no limit for them: default {DEFAULT_RATE_LIMITS[PERSONS].calls}, "
+        f"at most {MAX_CALLS[PERSONS]}.",
+        "integer",
+        DEFAULT_RATE_LIMITS[PERSONS].calls,
+    ),
 }
 
 #: Which extra sets the calls of which endpoint's limit, and the period (seconds) it counts them
@@ -107,6 +116,7 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
 RATE_LIMIT_EXTRAS: dict[str, tuple[str, float]] = {
     COMPLETE_UPLOAD: ("complete_calls_per_minute", 60.0),
     PRESIGNED_URL: ("presigned_url_calls_per_second", 1.0),
+    PERSONS: ("person_calls_per_second", 1.0),
 }
 
 

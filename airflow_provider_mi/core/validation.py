@@ -20,7 +20,14 @@ MAX_THUMBNAIL_KEY_BYTES = 1024
 MAX_FILE_NAME_LENGTH = 255
 
 
-def _require_text(field: str, value: Any, example: str) -> str:
+def require_text(field: str, value: Any, example: str) -> str:
+    """
+    Return ``value`` if it is non-blank text without control characters, else raise.
+
+    :param field: the field's name, for the error.
+    :param value: the value.
+    :param example: a valid value, shown in the error.
+    """
     if not isinstance(value, str):
         raise InvalidParameterError(
             f"{field} must be a string, got {type(value).__name__} {value!r}. Pass text such as {example!r}."
@@ -54,7 +61,7 @@ def validate_workspace_name(value: Any, field: str = "workspace_name") -> str:
     :param field: the name of the field to report in the error.
     """
     example = "my-workspace"
-    name = _require_text(field, value, example)
+    name = require_text(field, value, example)
     if WORKSPACE_NAME_PATTERN.fullmatch(name):
         return name
     if not 3 <= len(name) <= 63:
@@ -75,7 +82,7 @@ def validate_thumbnail_key(value: Any, field: str = "thumbnail_key") -> str:
     :param value: the key returned by the presigned-URL call, e.g. ``persons/thumbnails/face.jpg``.
     :param field: the name of the field to report in the error.
     """
-    key = _require_text(field, value, "persons/thumbnails/face.jpg")
+    key = require_text(field, value, "persons/thumbnails/face.jpg")
     size = len(key.encode())
     if size > MAX_THUMBNAIL_KEY_BYTES:
         raise InvalidParameterError(
@@ -92,7 +99,7 @@ def validate_file_name(value: Any, field: str = "file_name") -> str:
     :param value: the file name announced when a presigned URL is requested, e.g. ``face.jpg``.
     :param field: the name of the field to report in the error.
     """
-    name = _require_text(field, value, "face.jpg")
+    name = require_text(field, value, "face.jpg")
     if "/" in name or "\\" in name or name in {".", ".."}:
         raise InvalidParameterError(
             f"{field} {name!r} is not a plain file name. Pass only the last part, e.g. 'face.jpg'."

@@ -43,6 +43,7 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
+from airflow_provider_mi.hooks.persons import PersonsMixin
 
 if TYPE_CHECKING:
     import aiohttp
@@ -156,7 +157,7 @@ def _aiohttp_problem(err: Exception) -> str:
     return "connect" if isinstance(err, aiohttp.ClientConnectorError) else "broken"
 
 
-class MediaIntelligenceHook(BaseHook):
+class MediaIntelligenceHook(PersonsMixin, BaseHook):
     """
     Interact with the NCP Media Intelligence API: signed requests, retries and typed results.
 

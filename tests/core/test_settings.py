@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD, PRESIGNED_URL, RateLimit
+from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD, PERSONS, PRESIGNED_URL, RateLimit
 from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.settings import (
     DEFAULT_BASE_URL,
@@ -187,12 +187,21 @@ def test_rate_limits_default_to_the_documented_limits():
     assert settings_from().rate_limits == {
         COMPLETE_UPLOAD: RateLimit(1000, 60.0),
         PRESIGNED_URL: RateLimit(50, 1.0),
+        PERSONS: RateLimit(10, 1.0),  # undocumented: a conservative default
     }
 
 
 def test_rate_limit_extras():
-    settings = settings_from(extras={"complete_calls_per_minute": "600", "presigned_url_calls_per_second": 5})
-    assert settings.rate_limits == {COMPLETE_UPLOAD: RateLimit(600, 60.0), PRESIGNED_URL: RateLimit(5, 1.0)}
+    extras = {
+        "complete_calls_per_minute": "600",
+        "presigned_url_calls_per_second": 5,
+        "person_calls_per_second": 2,
+    }
+    assert settings_from(extras=extras).rate_limits == {
+        COMPLETE_UPLOAD: RateLimit(600, 60.0),
+        PRESIGNED_URL: RateLimit(5, 1.0),
+        PERSONS: RateLimit(2, 1.0),
+    }
 
 
 def test_limiter_is_shared_by_settings_of_the_same_credentials_and_host():
@@ -202,7 +211,7 @@ def test_limiter_is_shared_by_settings_of_the_same_credentials_and_host():
     assert one.limiter(COMPLETE_UPLOAD) is not other_key.limiter(COMPLETE_UPLOAD)
     assert one.limiter(COMPLETE_UPLOAD) is not one.limiter(PRESIGNED_URL)
     assert one.limiter(None) is None
-    assert one.limiter("persons") is None
+    assert one.limiter("no-such-endpoint") is None
 
 
 def test_prefixed_extras_from_older_ui_are_accepted():
@@ -271,12 +280,15 @@ def test_absurd_rate_limits_are_refused(name, value, maximum):
 
 
 def test_the_maximum_rate_limits_are_accepted():
-    settings = settings_from(
-        extras={"complete_calls_per_minute": 100_000, "presigned_url_calls_per_second": 5000}
-    )
-    assert settings.rate_limits == {
+    extras = {
+        "complete_calls_per_minute": 100_000,
+        "presigned_url_calls_per_second": 5000,
+        "person_calls_per_second": 1000,
+    }
+    assert settings_from(extras=extras).rate_limits == {
         COMPLETE_UPLOAD: RateLimit(100_000, 60.0),
         PRESIGNED_URL: RateLimit(5000, 1.0),
+        PERSONS: RateLimit(1000, 1.0),
     }
 
 
