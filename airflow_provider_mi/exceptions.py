@@ -135,6 +135,12 @@ class MediaIntelligenceResponseError(MediaIntelligenceError):
         return cls(payload["problem"], retryable=bool(payload.get("retryable")))
 
 
+class PersonThumbnailNotReadyError(MediaIntelligenceError):
+    """The API does not see the upload yet (``FILE_NOT_EXIST``): the task's retries may wait for it."""
+
+    retryable = True
+
+
 class MediaIntelligenceUploadError(MediaIntelligenceError):
     """An image could not be uploaded to its presigned URL (refused, or never seen to land)."""
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, task
 
-from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.operators.bulk_upload import MediaIntelligenceBulkUploadPersonThumbnailsOperator
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 SAMPLE_IMAGE = Path(__file__).parent / "assets" / "person.png"
 
@@ -40,7 +40,7 @@ with DAG(
             shutil.copyfile(SAMPLE_IMAGE, folder / f"face-{number:04d}.png")
         return str(folder)
 
-    upload = BulkUploadPersonThumbnailsOperator(
+    upload = MediaIntelligenceBulkUploadPersonThumbnailsOperator(
         task_id="upload_folder",
         workspace_name="{{ params.workspace }}",
         sources=stage_images("{{ params.images }}"),
@@ -53,7 +53,7 @@ with DAG(
         """Take the keys the API did not see yet when the upload finished."""
         return summary["waitingKeys"]
 
-    PersonThumbnailUploadSensor.partial(
+    MediaIntelligencePersonThumbnailUploadSensor.partial(
         task_id="wait_for_late_uploads",
         workspace_name="{{ params.workspace }}",
         deferrable=True,

@@ -2,8 +2,8 @@
 Complete many uploads at once with dynamic task mapping: one mapped task instance per key.
 
 A first task uploads a few images (here the same sample under several names) and returns their
-thumbnail keys; ``PersonThumbnailUploadCompleteOperator`` is then expanded over the keys. With
-``retries`` set, a key the API does not see yet (``FILE_NOT_EXIST``) is simply tried again later,
+thumbnail keys; ``MediaIntelligenceCompletePersonThumbnailUploadOperator`` is then expanded over the
+keys. With ``retries`` set, a key the API does not see yet (``FILE_NOT_EXIST``) is simply tried again later,
 while a permanent failure fails its task instance at once. For thousands of files, prefer one
 bulk task over a task per file.
 """
@@ -16,7 +16,9 @@ from pathlib import Path
 from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
-from airflow_provider_mi.operators.person_thumbnail import PersonThumbnailUploadCompleteOperator
+from airflow_provider_mi.operators.person_thumbnail import (
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+)
 
 SAMPLE_IMAGE = Path(__file__).parent / "assets" / "person.png"
 WORKSPACE = "demo-workspace"
@@ -42,7 +44,7 @@ with DAG(
             keys.append(presigned.thumbnail_key)
         return keys
 
-    PersonThumbnailUploadCompleteOperator.partial(
+    MediaIntelligenceCompletePersonThumbnailUploadOperator.partial(
         task_id="complete_upload",
         workspace_name=WORKSPACE,
         retries=5,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG
 
-from airflow_provider_mi.operators.person_thumbnail import UploadPersonThumbnailOperator
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.operators.person_thumbnail import MediaIntelligenceUploadPersonThumbnailOperator
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 SAMPLE_IMAGE = Path(__file__).parent / "assets" / "person.png"
 
@@ -25,14 +25,14 @@ with DAG(
     catchup=False,
     tags=["example", "ncp-media-intelligence"],
 ) as dag:
-    upload = UploadPersonThumbnailOperator(
+    upload = MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload_thumbnail",
         workspace_name="demo-workspace",
         file_path=str(SAMPLE_IMAGE),
         file_name="reschedule-demo.png",
     )
 
-    wait = PersonThumbnailUploadSensor(
+    wait = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait_in_reschedule_mode",
         workspace_name="demo-workspace",
         thumbnail_key="{{ ti.xcom_pull(task_ids='upload_thumbnail')['thumbnailKey'] }}",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG
 
-from airflow_provider_mi.operators.person_thumbnail import UploadPersonThumbnailOperator
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.operators.person_thumbnail import MediaIntelligenceUploadPersonThumbnailOperator
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 SAMPLE_IMAGE = Path(__file__).parent / "assets" / "person.png"
 
@@ -26,13 +26,13 @@ with DAG(
     params={"workspace": "demo-workspace", "image": str(SAMPLE_IMAGE)},
     tags=["example", "ncp-media-intelligence"],
 ) as dag:
-    upload = UploadPersonThumbnailOperator(
+    upload = MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload_thumbnail",
         workspace_name="{{ params.workspace }}",
         file_path="{{ params.image }}",
     )
 
-    wait = PersonThumbnailUploadSensor(
+    wait = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait_until_completed",
         workspace_name="{{ params.workspace }}",
         thumbnail_key="{{ ti.xcom_pull(task_ids='upload_thumbnail')['thumbnailKey'] }}",

@@ -24,7 +24,7 @@ class UploadFailureReason(str, Enum):
     RESOLUTION_NOT_SUPPORT = "RESOLUTION_NOT_SUPPORT"
 
 
-class UploadState(str, Enum):
+class UploadOutcome(str, Enum):
     """What a caller should do with one completion result."""
 
     COMPLETED = "completed"
@@ -70,7 +70,7 @@ class UploadCompletion:
         except ValueError:
             return None
 
-    def state(self, waiting_reasons: Collection[str] = DEFAULT_WAITING_REASONS) -> UploadState:
+    def outcome(self, waiting_reasons: Collection[str] = DEFAULT_WAITING_REASONS) -> UploadOutcome:
         """
         Classify the result: completed, still waiting, or failed for good.
 
@@ -79,10 +79,10 @@ class UploadCompletion:
         :param waiting_reasons: failure reasons to treat as "not yet" rather than "never".
         """
         if self.status is UploadStatus.COMPLETED:
-            return UploadState.COMPLETED
+            return UploadOutcome.COMPLETED
         if self.status is UploadStatus.FAILED and self.reason not in waiting_reasons:
-            return UploadState.FAILED
-        return UploadState.WAITING
+            return UploadOutcome.FAILED
+        return UploadOutcome.WAITING
 
     def to_api_dict(self) -> dict[str, Any]:
         """Return the API's own result, ``{"uploadStatus": ..., "uploadMessage": ...}``."""

@@ -27,7 +27,7 @@ from airflow_provider_mi.core.models import (
     PresignedUpload,
     UploadCompletion,
     UploadLanding,
-    UploadState,
+    UploadOutcome,
     Workspace,
 )
 from airflow_provider_mi.core.pipeline import Answer, Exchange, Failure, api_call, run, run_async, upload
@@ -350,7 +350,7 @@ class MediaIntelligenceHook(PersonsMixin, BaseHook):
             landing = self.put_thumbnail(presigned, data)
             if landing is not UploadLanding.NOT_LANDED:
                 completion = self.complete_person_thumbnail_upload(workspace, presigned.thumbnail_key)
-                if landing is UploadLanding.LANDED or completion.state() is not UploadState.WAITING:
+                if landing is UploadLanding.LANDED or completion.outcome() is not UploadOutcome.WAITING:
                     return completion
             self.log.warning(
                 "%s did not land under %r (%s); uploading it again with a new URL (%d of %d).",

@@ -17,14 +17,14 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
-from airflow_provider_mi.core.models import UploadState
+from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceError,
 )
-from airflow_provider_mi.operators.person_thumbnail import (
-    _MediaIntelligenceOperator,
+from airflow_provider_mi.operators.base import (
+    MediaIntelligenceBaseOperator,
     failing_without_retries_on_bad_input,
 )
 
@@ -47,7 +47,7 @@ class FileUpload:
     """
 
     file: str
-    state: UploadState
+    state: UploadOutcome
     thumbnail_key: str | None = None
     upload_status: str | None = None
     upload_message: str | None = None
@@ -132,7 +132,7 @@ def _whole_number(name: str, value: Any, *, minimum: int) -> int:
     return value
 
 
-class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
+class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseOperator):
     """
     Upload many local images as person thumbnails, concurrently and within the API's rate limits.
 
@@ -145,13 +145,13 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
 
     The XCom stays small whatever the batch's size: the counts, the keys the API does not see
     yet (``waitingKeys``: wait for them with
-    :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`) and the
-    report's path. The per-file report (``file``, ``state``, ``thumbnailKey``, ``uploadStatus``,
+    :class:`~airflow_provider_mi.sensors.person_thumbnail.MediaIntelligencePersonThumbnailUploadSensor`)
+    and the report's path. The per-file report (``file``, ``state``, ``thumbnailKey``, ``uploadStatus``,
     ``uploadMessage``) goes to the log and, with ``report_path``, to a JSON file.
 
     When more than ``max_failed_files`` files failed for good, the task fails at the end, naming
     them, without retries (a retry would upload every file again). For a few files, dynamic task
-    mapping over :class:`UploadPersonThumbnailOperator` is the simpler choice.
+    mapping over :class:`MediaIntelligenceUploadPersonThumbnailOperator` is the simpler choice.
 
     :param sources: a folder (its jpg, jpeg, png and webp files), a glob pattern (``**`` recurses),
         a file path, or a list of those. (templated)
@@ -211,7 +211,7 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
                 f"Fix the connection's credentials and run the task again.{self._see(report_path)}"
             ) from rejected
         self.log.info("Done: %s", summary)
-        failed = [result for result in results if result.state is UploadState.FAILED]
+        failed = [result for result in results if result.state is UploadOutcome.FAILED]
         if len(failed) > self.max_failed_files:
             named = "; ".join(f"{result.file}: {result.upload_message}" for result in failed[:NAMED_FAILURES])
             more = f"; and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
@@ -221,8 +221,8 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
             )
         return {
             "files": len(results),
-            **{state.value: counts[state.value] for state in UploadState},
-            "waitingKeys": [r.thumbnail_key for r in results if r.state is UploadState.WAITING],
+            **{state.value: counts[state.value] for state in UploadOutcome},
+            "waitingKeys": [r.thumbnail_key for r in results if r.state is UploadOutcome.WAITING],
             "report": None if report_path is None else str(report_path),
         }
 
@@ -265,7 +265,7 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
                         results[path] = future.result()
                     except MediaIntelligenceAuthenticationError as err:
                         rejected = rejected or err
-                        results[path] = FileUpload(str(path), UploadState.FAILED, upload_message=str(err))
+                        results[path] = FileUpload(str(path), UploadOutcome.FAILED, upload_message=str(err))
                     if time.monotonic() - last_report >= self.progress_interval:
                         last_report = time.monotonic()
                         self._log_progress(results, len(files))
@@ -275,7 +275,7 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
         return [results[path] for path in files], rejected
 
     def _log_progress(self, results: dict[Path, FileUpload], total: int) -> None:
-        failed = sum(result.state is UploadState.FAILED for result in results.values())
+        failed = sum(result.state is UploadOutcome.FAILED for result in results.values())
         self.log.info("Progress: %d done (%d failed), %d left", len(results), failed, total - len(results))
 
     def _share_session_between_threads(self) -> None:
@@ -289,24 +289,30 @@ class BulkUploadPersonThumbnailsOperator(_MediaIntelligenceOperator):
     def _upload_one(self, path: Path, workspace: str, stop: threading.Event) -> FileUpload:
         """Upload one file and say what became of it; only rejected credentials stop the batch."""
         if stop.is_set():
-            return FileUpload(str(path), UploadState.FAILED, upload_message="not sent: credentials rejected")
+            return FileUpload(
+                str(path), UploadOutcome.FAILED, upload_message="not sent: credentials rejected"
+            )
         try:
             completion = self.hook.upload_person_thumbnail(workspace, path.name, path.read_bytes())
         except OSError as err:
-            return FileUpload(str(path), UploadState.FAILED, upload_message=f"cannot be read: {err.strerror}")
+            return FileUpload(
+                str(path), UploadOutcome.FAILED, upload_message=f"cannot be read: {err.strerror}"
+            )
         except MediaIntelligenceAuthenticationError:
             stop.set()
             raise
         except MediaIntelligenceError as err:
-            return FileUpload(str(path), UploadState.FAILED, upload_message=str(err))
+            return FileUpload(str(path), UploadOutcome.FAILED, upload_message=str(err))
         except Exception as err:  # one file's surprise (e.g. an image parser's bug) is that file's failure
             self.log.warning("Unexpected error uploading %s", path, exc_info=True)
             return FileUpload(
-                str(path), UploadState.FAILED, upload_message=f"unexpected error: {type(err).__name__}: {err}"
+                str(path),
+                UploadOutcome.FAILED,
+                upload_message=f"unexpected error: {type(err).__name__}: {err}",
             )
         return FileUpload(
             str(path),
-            completion.state(),
+            completion.outcome(),
             completion.thumbnail_key,
             completion.raw_status,
             completion.reason,

@@ -2,71 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, Context
+from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
-from airflow_provider_mi.core.models import UploadCompletion, UploadState
-from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError
-from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
-
-
-class PersonThumbnailNotReadyError(MediaIntelligenceError):
-    """The API does not see the upload yet (``FILE_NOT_EXIST``): the task's retries may wait for it."""
-
-    retryable = True
-
-
-@contextmanager
-def failing_without_retries_on_bad_input() -> Iterator[None]:
-    """
-    Turn an :class:`InvalidParameterError` (a bad value: nothing was sent) into a failure that skips
-    the task's retries, since running the task again with the same values cannot help.
-    """
-    try:
-        yield
-    except InvalidParameterError as err:
-        raise AirflowFailException(str(err)) from err
+from airflow_provider_mi.core.models import UploadCompletion, UploadOutcome
+from airflow_provider_mi.exceptions import InvalidParameterError, PersonThumbnailNotReadyError
+from airflow_provider_mi.operators.base import (
+    MediaIntelligenceBaseOperator,
+    failing_without_retries_on_bad_input,
+)
 
 
 def _outcome(completion: UploadCompletion) -> dict[str, Any]:
     """Return the API's result for a completed upload, or raise for a waiting or failed one."""
-    state = completion.state()
-    if state is UploadState.FAILED:
+    state = completion.outcome()
+    if state is UploadOutcome.FAILED:
         raise AirflowFailException(completion.failure_message())
-    if state is UploadState.WAITING:
+    if state is UploadOutcome.WAITING:
         raise PersonThumbnailNotReadyError(
             f"Upload of {completion.describe()} is not complete yet. Give the task retries (with "
-            "retry_delay) to wait for a late upload, or use PersonThumbnailUploadSensor."
+            "retry_delay) to wait for a late upload, or use MediaIntelligencePersonThumbnailUploadSensor."
         )
     return completion.to_api_dict()
 
 
-class _MediaIntelligenceOperator(BaseOperator):
-    """Shared parts: the connection id, the workspace and a lazily created hook."""
-
-    def __init__(
-        self,
-        *,
-        workspace_name: str | None = None,
-        mi_conn_id: str = MediaIntelligenceHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.workspace_name = workspace_name
-        self.mi_conn_id = mi_conn_id
-
-    @cached_property
-    def hook(self) -> MediaIntelligenceHook:
-        """The hook, created on first use (never at DAG parse time)."""
-        return MediaIntelligenceHook(mi_conn_id=self.mi_conn_id)
-
-
-class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
+class MediaIntelligenceCompletePersonThumbnailUploadOperator(MediaIntelligenceBaseOperator):
     """
     Confirm one person thumbnail upload and return the API's result.
 
@@ -96,7 +59,7 @@ class PersonThumbnailUploadCompleteOperator(_MediaIntelligenceOperator):
         return _outcome(completion)
 
 
-class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
+class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperator):
     """
     Upload a person thumbnail: check it locally, issue a presigned URL, PUT the bytes, complete.
 
@@ -106,7 +69,7 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
     other bad value. A permanent failure fails the task without retries. If the API does not see
     an upload that storage acknowledged yet (``FILE_NOT_EXIST``), the task succeeds with that
     status; wait for it with
-    :class:`~airflow_provider_mi.sensors.person_thumbnail.PersonThumbnailUploadSensor`.
+    :class:`~airflow_provider_mi.sensors.person_thumbnail.MediaIntelligencePersonThumbnailUploadSensor`.
 
     Within one try, an upload whose answer was lost is confirmed through completion before the
     image is sent again, with a new URL (at most three URLs). A task *retry* runs the whole flow
@@ -161,7 +124,7 @@ class UploadPersonThumbnailOperator(_MediaIntelligenceOperator):
             self.log.info("Uploading %s (%d bytes)", file_name, len(content))
             completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
         self.log.info("Upload completion of %s", completion.describe())
-        if completion.state() is UploadState.WAITING:
+        if completion.outcome() is UploadOutcome.WAITING:
             self.log.info("The API does not see %s yet; wait for it with a sensor.", completion.describe())
             return {"thumbnailKey": completion.thumbnail_key, **completion.to_api_dict()}
         return {"thumbnailKey": completion.thumbnail_key, **_outcome(completion)}

@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadFailureReason, UploadState
+from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadFailureReason, UploadOutcome
 from airflow_provider_mi.core.polling import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     ErrorStreak,
@@ -28,7 +28,7 @@ from airflow_provider_mi.core.polling import (
 from airflow_provider_mi.core.validation import validate_max_consecutive_errors, validate_poke_interval
 from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError, error_from_payload
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
-from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
 
 def _validate_waiting_reasons(reasons: Collection[str]) -> frozenset[str]:
@@ -45,7 +45,7 @@ def _validate_waiting_reasons(reasons: Collection[str]) -> frozenset[str]:
     return frozenset(reasons)
 
 
-class PersonThumbnailUploadSensor(BaseSensorOperator):
+class MediaIntelligencePersonThumbnailUploadSensor(BaseSensorOperator):
     """
     Wait until a person thumbnail upload is ``COMPLETED``; fail at once if it failed for good.
 
@@ -123,10 +123,10 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
         completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
         self._errors.succeeded()
         self._last_status = completion.describe()
-        state = completion.state(self.waiting_reasons)
-        if state is UploadState.COMPLETED:
+        state = completion.outcome(self.waiting_reasons)
+        if state is UploadOutcome.COMPLETED:
             return PokeReturnValue(is_done=True, xcom_value=completion.to_api_dict())
-        if state is UploadState.FAILED:
+        if state is UploadOutcome.FAILED:
             raise AirflowFailException(completion.failure_message())
         if completion.status is None:
             self.log.warning("Unknown upload status %s; waiting", completion.describe())
@@ -154,7 +154,7 @@ class PersonThumbnailUploadSensor(BaseSensorOperator):
 
     def _defer(self, end_time: float, consecutive_errors: int = 0) -> NoReturn:
         self.defer(
-            trigger=PersonThumbnailUploadTrigger(
+            trigger=MediaIntelligencePersonThumbnailUploadTrigger(
                 thumbnail_key=self.thumbnail_key,
                 workspace_name=self.workspace_name,
                 mi_conn_id=self.mi_conn_id,

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadState
+from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadOutcome
 from airflow_provider_mi.core.polling import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     ErrorStreak,
@@ -22,7 +22,7 @@ from airflow_provider_mi.exceptions import MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
 
 
-class PersonThumbnailUploadTrigger(BaseTrigger):
+class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
     """
     Poll upload completion until the thumbnail is ``COMPLETED`` or has failed for good.
 
@@ -145,10 +145,10 @@ class PersonThumbnailUploadTrigger(BaseTrigger):
             return None
         self._errors.succeeded()
         status = self._last_status = completion.describe()
-        state = completion.state(self.waiting_reasons)
-        if state is UploadState.COMPLETED:
+        state = completion.outcome(self.waiting_reasons)
+        if state is UploadOutcome.COMPLETED:
             return self._event(WaitOutcome.SUCCESS, status, result=completion.to_api_dict())
-        if state is UploadState.FAILED:
+        if state is UploadOutcome.FAILED:
             return self._event(
                 WaitOutcome.FAILED, completion.failure_message(), result=completion.to_api_dict()
             )

@@ -1,5 +1,6 @@
 """
-Upload a folder of images through ``BulkUploadPersonThumbnailsOperator``, or one by one through the Hook.
+Upload a folder of images through ``MediaIntelligenceBulkUploadPersonThumbnailsOperator``, or one
+by one through the Hook.
 
 ``--mode bulk`` runs the operator's ``execute`` over the whole folder, as a worker would;
 ``--mode loop`` calls ``MediaIntelligenceHook.upload_person_thumbnail`` for the first ``--count``
@@ -18,9 +19,9 @@ from benchmarks.clients.common import WORKSPACE, configure_airflow_logging, pars
 
 def bulk(folder: Path, concurrency: int) -> tuple[float, float, Counter[str]]:
     """Upload every file of ``folder`` with the bulk operator; return wall and CPU seconds, states."""
-    from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator
+    from airflow_provider_mi.operators.bulk_upload import MediaIntelligenceBulkUploadPersonThumbnailsOperator
 
-    operator = BulkUploadPersonThumbnailsOperator(
+    operator = MediaIntelligenceBulkUploadPersonThumbnailsOperator(
         task_id="bulk",
         sources=str(folder),
         workspace_name=WORKSPACE,
@@ -48,7 +49,7 @@ def loop(folder: Path, count: int) -> tuple[float, float, Counter[str]]:
         except MediaIntelligenceError:  # as the operator counts a failed file
             states["failed"] += 1
             continue
-        states[completion.state().value] += 1
+        states[completion.outcome().value] += 1
     return time.perf_counter() - started, time.process_time() - cpu_started, states
 
 

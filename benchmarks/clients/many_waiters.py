@@ -1,8 +1,9 @@
 """
 Many deferred triggers in one asyncio loop, every key turning COMPLETED at one moment.
 
-``--count`` ``PersonThumbnailUploadTrigger``s wait for keys the emulator holds hidden (completion
-answers ``FILE_NOT_EXIST``), each ``run()`` consumed by its own task as the triggerer does. They
+``--count`` ``MediaIntelligencePersonThumbnailUploadTrigger``s wait for keys the emulator holds
+hidden (completion answers ``FILE_NOT_EXIST``), each ``run()`` consumed by its own task as the
+triggerer does. They
 share the loop's async hook and the process's limiter, which the emulator's limit saturates. Once
 every trigger has polled at least once and ``--settle`` more seconds have passed, the RSS growth
 since before the first trigger was made is taken; then ``POST /_emulator/complete-all`` flips
@@ -31,10 +32,10 @@ from benchmarks.emulator import control
 
 def make_triggers(prefix: str, count: int, interval: float) -> list[Any]:
     """``count`` triggers, each waiting for its own key."""
-    from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+    from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
     return [
-        PersonThumbnailUploadTrigger(
+        MediaIntelligencePersonThumbnailUploadTrigger(
             thumbnail_key=f"{prefix}-{i}", workspace_name=WORKSPACE, poke_interval=interval
         )
         for i in range(count)
@@ -50,10 +51,12 @@ async def consume(trigger: Any, events: list[tuple[float, str]]) -> None:
 
 async def warm_up(key: str) -> None:
     """Run one trigger on a ready key to its event, so lazy imports happen before the baseline."""
-    from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+    from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
     events: list[tuple[float, str]] = []
-    await consume(PersonThumbnailUploadTrigger(thumbnail_key=key, workspace_name=WORKSPACE), events)
+    await consume(
+        MediaIntelligencePersonThumbnailUploadTrigger(thumbnail_key=key, workspace_name=WORKSPACE), events
+    )
     if not events or events[0][1] != "success":
         raise RuntimeError(f"the warm-up trigger did not succeed: {events!r}")
 

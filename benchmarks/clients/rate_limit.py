@@ -3,8 +3,8 @@ A burst of completion calls from many threads and many triggers of one process, 
 
 ``--threads`` threads, each with its own ``MediaIntelligenceHook``, call
 ``complete_person_thumbnail_upload``; meanwhile an asyncio loop in another thread keeps
-``--triggers`` ``PersonThumbnailUploadTrigger``s running, each consumed by its own task as the
-triggerer does, a new one taking the place of each that fired. Every key is ready (stored visible
+``--triggers`` ``MediaIntelligencePersonThumbnailUploadTrigger``s running, each consumed by its own
+task as the triggerer does, a new one taking the place of each that fired. Every key is ready (stored visible
 on the emulator), so each trigger makes one call and fires. All take the next key from one pool of
 ``--calls`` keys, so the total is fixed and the faster side makes more of them. They start
 together, after the modules are imported and the hooks have read the connection. The limiter's
@@ -62,11 +62,11 @@ def thread_side(pool: KeyPool, start: threading.Barrier, outcomes: Counter[str])
 
 async def trigger_side(pool: KeyPool, triggers: int, outcomes: Counter[str]) -> None:
     """``triggers`` trigger slots: each runs a trigger for the next key to its event, then the next."""
-    from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+    from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
     async def slot() -> None:
         while (key := pool.take("triggers")) is not None:
-            trigger = PersonThumbnailUploadTrigger(
+            trigger = MediaIntelligencePersonThumbnailUploadTrigger(
                 thumbnail_key=key, workspace_name=WORKSPACE, poke_interval=1
             )
             async for event in trigger.run():

@@ -1,5 +1,5 @@
 """
-Time from a key turning COMPLETED on the emulator until PersonThumbnailUploadSensor returns.
+Time from a key turning COMPLETED on the emulator until MediaIntelligencePersonThumbnailUploadSensor returns.
 
 Per trial: issue a presigned URL (the key), start the sensor in a thread, wait a random fraction
 of the poke interval so the flip falls anywhere between two pokes, then PUT the image (the
@@ -61,10 +61,10 @@ def run_deferrable(sensor: Any) -> Any:
 
 def trial(hook: Any, image: bytes, mode: str, interval: float, phase: float, name: str) -> dict[str, Any]:
     """One flip and its latency, in seconds, for one mode."""
-    from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+    from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
     presigned = hook.create_presigned_upload(WORKSPACE, f"{name}.png")
-    sensor = PersonThumbnailUploadSensor(
+    sensor = MediaIntelligencePersonThumbnailUploadSensor(
         task_id=name,
         thumbnail_key=presigned.thumbnail_key,
         workspace_name=WORKSPACE,

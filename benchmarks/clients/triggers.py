@@ -1,10 +1,11 @@
 """
 Many waiting triggers in one asyncio loop, as the triggerer runs them: CPU per poll, RSS growth.
 
-``--side ours`` runs ``PersonThumbnailUploadTrigger``s (the server answers ``FILE_NOT_EXIST``),
-``--side http`` runs ``HttpSensorTrigger``s of apache-airflow-providers-http (the server answers
-404); both keep polling. Each trigger's ``run()`` is consumed by its own task, as the triggerer's
-``run_trigger`` does; starts are spread over the first interval, as triggers arrive over time.
+``--side ours`` runs ``MediaIntelligencePersonThumbnailUploadTrigger``s (the server answers
+``FILE_NOT_EXIST``), ``--side http`` runs ``HttpSensorTrigger``s of apache-airflow-providers-http
+(the server answers 404); both keep polling. Each trigger's ``run()`` is consumed by its own task,
+as the triggerer's ``run_trigger`` does; starts are spread over the first interval, as triggers
+arrive over time.
 After a warm-up, CPU (``time.process_time``) and polls (counted by the server) are taken over a
 window; RSS growth is the RSS at the end of the window minus the RSS before any trigger existed.
 """
@@ -29,10 +30,12 @@ COUNTER = {"ours": "complete", "http": "probe"}
 def make_triggers(side: str, count: int, interval: float, prefix: str = "bench") -> list[Any]:
     """``count`` triggers of one side, each waiting for its own key."""
     if side == "ours":
-        from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+        from airflow_provider_mi.triggers.person_thumbnail import (
+            MediaIntelligencePersonThumbnailUploadTrigger,
+        )
 
         return [
-            PersonThumbnailUploadTrigger(
+            MediaIntelligencePersonThumbnailUploadTrigger(
                 thumbnail_key=f"persons/thumbnails/{prefix}-{i}.jpg",
                 workspace_name=WORKSPACE,
                 poke_interval=interval,

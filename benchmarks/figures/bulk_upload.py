@@ -52,8 +52,9 @@ METHOD = (
     "{presigned} presigned URLs per second and 1000 completions per 60 s, answering 429 beyond them; "
     "the client's connection keeps its default limits, which are the same (the limiter: N slots, "
     "each free one period after its call's answer). Bulk: one client process runs "
-    "BulkUploadPersonThumbnailsOperator.execute over the folder ({images} images, max_concurrency "
-    "{concurrency}, its default), as a worker does. Loop: one client process uploads the first "
+    "MediaIntelligenceBulkUploadPersonThumbnailsOperator.execute over the folder ({images} images, "
+    "max_concurrency {concurrency}, its default), as a worker does. Loop: one client process uploads "
+    "the first "
     "{loop_images} images one after the other with MediaIntelligenceHook.upload_person_thumbnail. "
     "Both log as an Airflow 3 task does. Time: wall time around execute / around the loop. Sides "
     "alternate over {rounds} rounds, a fresh process and emulator per run; each side's value is the "
@@ -124,8 +125,8 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
     return {
         "bulk_upload": measured(
             what=f"{size.images} generated images, {LATENCY_S * 1000:g} ms of latency added to every "
-            "request, the API's limits enforced: BulkUploadPersonThumbnailsOperator vs a loop of single "
-            "uploads through MediaIntelligenceHook.",
+            "request, the API's limits enforced: MediaIntelligenceBulkUploadPersonThumbnailsOperator vs a "
+            "loop of single uploads through MediaIntelligenceHook.",
             method=METHOD.format(
                 width=IMAGE_PX,
                 latency_ms=LATENCY_S * 1000,

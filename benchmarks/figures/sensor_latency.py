@@ -56,8 +56,9 @@ def measure(smoke: bool = False) -> dict[str, dict[str, Any]]:
     goal = Goal("<=", 1 + SLACK_S / size.interval, f"<= 1 interval + {SLACK_S * 1000:g} ms")
     return {
         "sensor_latency": measured(
-            what="Time from the emulator seeing a key COMPLETED until PersonThumbnailUploadSensor "
-            "returns, in poke mode and in deferrable mode, vs the poke interval.",
+            what="Time from the emulator seeing a key COMPLETED until "
+            "MediaIntelligencePersonThumbnailUploadSensor returns, in poke mode and in deferrable mode, vs "
+            "the poke interval.",
             method=f"{size.trials} trials per mode, alternating, poke_interval {size.interval:g} s; the "
             "emulator (another process, no visibility delay) flips the key when the image is PUT, at a "
             "random moment between two pokes. Latency is from the start of the PUT to the sensor's "

@@ -1,6 +1,7 @@
 """
 Figure 2, ``trigger_cpu_per_poll_ratio`` and ``trigger_rss_ratio``: 1000 waiting
-``PersonThumbnailUploadTrigger``s vs 1000 ``HttpSensorTrigger``s in one loop, same server, same interval.
+``MediaIntelligencePersonThumbnailUploadTrigger``s vs 1000 ``HttpSensorTrigger``s in one loop, same
+server, same interval.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ KEYS = ("trigger_cpu_per_poll_ratio", "trigger_rss_ratio")
 CPU_GOAL = Goal("<=", 0.5, "<= 0.5 (aim 0.3)")
 RSS_GOAL = Goal("<=", 0.5, "<= 0.5")
 SIDES = ("ours", "http")
-SIDE_NAMES = {"ours": "PersonThumbnailUploadTrigger", "http": "HttpSensorTrigger"}
+SIDE_NAMES = {"ours": "MediaIntelligencePersonThumbnailUploadTrigger", "http": "HttpSensorTrigger"}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from airflow_provider_mi.core.models import (
     DEFAULT_WAITING_REASONS,
     PresignedUpload,
     UploadCompletion,
-    UploadState,
+    UploadOutcome,
     UploadStatus,
 )
 
@@ -18,19 +18,19 @@ KEY = "persons/thumbnails/face.jpg"
 @pytest.mark.parametrize(
     ("status", "reason", "expected"),
     [
-        ("COMPLETED", None, UploadState.COMPLETED),
-        ("COMPLETED", "ignored", UploadState.COMPLETED),
-        ("FAILED", "FILE_NOT_EXIST", UploadState.WAITING),
-        ("FAILED", "OVER_SIZE_LIMIT", UploadState.FAILED),
-        ("FAILED", "RESOLUTION_NOT_SUPPORT", UploadState.FAILED),
-        ("FAILED", "SOMETHING_NEW", UploadState.FAILED),
-        ("FAILED", None, UploadState.FAILED),
-        ("PROCESSING", None, UploadState.WAITING),
-        ("completed", None, UploadState.WAITING),  # not a known status: case matters
+        ("COMPLETED", None, UploadOutcome.COMPLETED),
+        ("COMPLETED", "ignored", UploadOutcome.COMPLETED),
+        ("FAILED", "FILE_NOT_EXIST", UploadOutcome.WAITING),
+        ("FAILED", "OVER_SIZE_LIMIT", UploadOutcome.FAILED),
+        ("FAILED", "RESOLUTION_NOT_SUPPORT", UploadOutcome.FAILED),
+        ("FAILED", "SOMETHING_NEW", UploadOutcome.FAILED),
+        ("FAILED", None, UploadOutcome.FAILED),
+        ("PROCESSING", None, UploadOutcome.WAITING),
+        ("completed", None, UploadOutcome.WAITING),  # not a known status: case matters
     ],
 )
 def test_state_with_default_waiting_reasons(status, reason, expected):
-    assert UploadCompletion(KEY, status, reason).state() is expected
+    assert UploadCompletion(KEY, status, reason).outcome() is expected
 
 
 def test_default_waiting_reasons_are_only_file_not_exist():
@@ -40,11 +40,11 @@ def test_default_waiting_reasons_are_only_file_not_exist():
 def test_custom_waiting_reasons():
     over_size = UploadCompletion(KEY, "FAILED", "OVER_SIZE_LIMIT")
     missing = UploadCompletion(KEY, "FAILED", "FILE_NOT_EXIST")
-    assert over_size.state({"OVER_SIZE_LIMIT"}) is UploadState.WAITING
-    assert missing.state({"OVER_SIZE_LIMIT"}) is UploadState.FAILED
+    assert over_size.outcome({"OVER_SIZE_LIMIT"}) is UploadOutcome.WAITING
+    assert missing.outcome({"OVER_SIZE_LIMIT"}) is UploadOutcome.FAILED
     # no waiting reasons at all: every failure is final
-    assert missing.state(()) is UploadState.FAILED
-    assert UploadCompletion(KEY, "COMPLETED").state(()) is UploadState.COMPLETED
+    assert missing.outcome(()) is UploadOutcome.FAILED
+    assert UploadCompletion(KEY, "COMPLETED").outcome(()) is UploadOutcome.COMPLETED
 
 
 def test_status_enum_or_none():

@@ -19,7 +19,7 @@ from PIL import Image
 
 from airflow_provider_mi.core import endpoints
 from airflow_provider_mi.core.images import MAX_IMAGE_BYTES
-from airflow_provider_mi.core.models import UploadState
+from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.core.responses import parse_api_response, parse_completion, parse_presigned_upload
 from airflow_provider_mi.core.signing import signed_headers
 from airflow_provider_mi.emulator import (
@@ -112,7 +112,7 @@ def test_full_flow_presigned_put_complete(http, emulator):
 
     completion = complete(http, emulator, upload.thumbnail_key)
     assert completion.to_api_dict() == {"uploadStatus": "COMPLETED", "uploadMessage": None}
-    assert completion.state() is UploadState.COMPLETED
+    assert completion.outcome() is UploadOutcome.COMPLETED
 
 
 def test_presigned_url_is_one_time(http, emulator):
@@ -146,11 +146,11 @@ def test_visibility_delay_gives_file_not_exist_then_completed(http):
 
         early = complete(http, emulator, upload.thumbnail_key)
         assert early.to_api_dict() == {"uploadStatus": "FAILED", "uploadMessage": "FILE_NOT_EXIST"}
-        assert early.state() is UploadState.WAITING
+        assert early.outcome() is UploadOutcome.WAITING
 
         emulator.state.clock_offset = 601  # ten minutes pass (requests are signed with this clock)
         later = complete(http, emulator, upload.thumbnail_key)
-        assert later.state() is UploadState.COMPLETED
+        assert later.outcome() is UploadOutcome.COMPLETED
 
 
 def test_completion_before_any_upload_is_file_not_exist(http, emulator):
@@ -179,7 +179,7 @@ def test_rejected_images_fail_completion_with_the_reason(http, emulator, data, r
     assert put(http, upload.url, data).status_code == 200
     completion = complete(http, emulator, upload.thumbnail_key)
     assert completion.to_api_dict() == {"uploadStatus": "FAILED", "uploadMessage": reason}
-    assert completion.state() is UploadState.FAILED
+    assert completion.outcome() is UploadOutcome.FAILED
 
 
 @pytest.mark.parametrize(

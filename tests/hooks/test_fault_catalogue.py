@@ -34,7 +34,7 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
-from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
 WORKSPACE = "fault-workspace"
 KEY = "persons/thumbnails/fault.png"
@@ -314,7 +314,7 @@ def test_a_persistent_fault(
         assert waits == []
         if completion.status is None:
             assert completion.raw_status == "PROCESSING"
-            assert completion.state().value == "waiting"
+            assert completion.outcome().value == "waiting"
         else:
             assert completion.status is UploadStatus.COMPLETED
         return
@@ -363,7 +363,7 @@ def test_what_a_deferred_sensor_makes_of_it(
     # Enough faults to spend all the hook's attempts of one check; then the emulator answers normally.
     fault = arrange(case, scene, monkeypatch, MAX_ATTEMPTS)
     reachable = reaches_emulator(case, scene)
-    trigger = PersonThumbnailUploadTrigger(
+    trigger = MediaIntelligencePersonThumbnailUploadTrigger(
         thumbnail_key=KEY,
         workspace_name=WORKSPACE,
         mi_conn_id=CONN_ID,

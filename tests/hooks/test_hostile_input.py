@@ -29,10 +29,10 @@ from airflow_provider_mi.emulator import MediaIntelligenceEmulator
 from airflow_provider_mi.exceptions import InvalidParameterError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
 from airflow_provider_mi.operators.person_thumbnail import (
-    PersonThumbnailUploadCompleteOperator,
-    UploadPersonThumbnailOperator,
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+    MediaIntelligenceUploadPersonThumbnailOperator,
 )
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "hostile-ws"
 KEY = "persons/thumbnails/k.png"
@@ -260,7 +260,9 @@ def test_the_upload_operator_refuses_a_file_it_cannot_send(contents, problem, tm
         path.mkdir()
     elif contents is not None:
         path.write_bytes(contents)
-    operator = UploadPersonThumbnailOperator(task_id="upload", file_path=str(path), workspace_name=WORKSPACE)
+    operator = MediaIntelligenceUploadPersonThumbnailOperator(
+        task_id="upload", file_path=str(path), workspace_name=WORKSPACE
+    )
 
     message = refused(lambda: operator.execute({}), problem)
 
@@ -268,11 +270,11 @@ def test_the_upload_operator_refuses_a_file_it_cannot_send(contents, problem, tm
 
 
 def test_the_operators_validate_rendered_values_before_sending(nothing_sent) -> None:
-    complete = PersonThumbnailUploadCompleteOperator(
+    complete = MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id="c", thumbnail_key=KEY, workspace_name="../admin"
     )
     refused(lambda: complete.execute({}), "workspace_name '../admin'")
-    upload = UploadPersonThumbnailOperator(
+    upload = MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="u", data=png(300), file_name="../face.png", workspace_name=WORKSPACE
     )
     refused(lambda: upload.execute({}), "file_name '../face.png'", "not a plain file name")
@@ -280,11 +282,11 @@ def test_the_operators_validate_rendered_values_before_sending(nothing_sent) -> 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferrable"])
 def test_the_sensor_validates_before_its_first_poke(deferrable, nothing_sent) -> None:
-    sensor = PersonThumbnailUploadSensor(
+    sensor = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait", thumbnail_key="k.png\n", workspace_name=WORKSPACE, deferrable=deferrable
     )
     refused(lambda: sensor.execute({}), "thumbnail_key", "control character '\\n'")
-    sensor = PersonThumbnailUploadSensor(
+    sensor = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait", thumbnail_key=KEY, workspace_name="%2e%2e", deferrable=deferrable
     )
     refused(lambda: sensor.execute({}), "workspace_name '%2e%2e'")
@@ -307,7 +309,9 @@ def test_the_sensor_validates_before_its_first_poke(deferrable, nothing_sent) ->
 )
 def test_bad_sensor_arguments_are_refused_when_the_dag_is_parsed(arguments, problem, nothing_sent) -> None:
     with pytest.raises(Exception, match=r"poke_interval|waiting_reasons") as caught:
-        PersonThumbnailUploadSensor(task_id="wait", thumbnail_key=KEY, workspace_name=WORKSPACE, **arguments)
+        MediaIntelligencePersonThumbnailUploadSensor(
+            task_id="wait", thumbnail_key=KEY, workspace_name=WORKSPACE, **arguments
+        )
     assert problem in str(caught.value)
 
 

@@ -17,7 +17,7 @@ from ncloud_server.api_client import ApiClient
 from ncloud_server.configuration import Configuration
 from PIL import Image
 
-from airflow_provider_mi.core.models import UploadState, UploadStatus
+from airflow_provider_mi.core.models import UploadOutcome, UploadStatus
 from airflow_provider_mi.core.signing import ACCESS_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from airflow_provider_mi.emulator import DEFAULT_ACCESS_KEY, Fault, MediaIntelligenceEmulator
 from airflow_provider_mi.exceptions import (
@@ -124,7 +124,7 @@ def test_upload_flow_step_by_step(
 
     assert completion.thumbnail_key == presigned.thumbnail_key
     assert completion.status is UploadStatus.COMPLETED
-    assert completion.state() is UploadState.COMPLETED
+    assert completion.outcome() is UploadOutcome.COMPLETED
     assert completion.to_api_dict() == {"uploadStatus": "COMPLETED", "uploadMessage": None}
     assert endpoints_called(mi_emulator) == [("presigned-url", 200), ("storage", 200), ("complete", 200)]
 
@@ -157,7 +157,7 @@ def test_completion_of_a_missing_upload_is_waiting(
     completion = hook.complete_person_thumbnail_upload(WORKSPACE, "persons/thumbnails/not-yet.png")
 
     assert completion.status is UploadStatus.FAILED
-    assert completion.state() is UploadState.WAITING
+    assert completion.outcome() is UploadOutcome.WAITING
     assert completion.to_api_dict() == {"uploadStatus": "FAILED", "uploadMessage": "FILE_NOT_EXIST"}
 
 
@@ -565,7 +565,7 @@ def test_async_hook_completes_an_upload(
 
     missing, done = asyncio.run(asyncio.wait_for(complete_twice(), timeout=60))
 
-    assert missing.state() is UploadState.WAITING
+    assert missing.outcome() is UploadOutcome.WAITING
     assert done.status is UploadStatus.COMPLETED
     assert done.to_api_dict() == {"uploadStatus": "COMPLETED", "uploadMessage": None}
     assert endpoints_called(mi_emulator)[-2:] == [("complete", 200), ("complete", 200)]

@@ -27,10 +27,10 @@ from airflow_provider_mi.emulator import MediaIntelligenceEmulator, faults
 from airflow_provider_mi.exceptions import MediaIntelligenceAuthenticationError, MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
 from airflow_provider_mi.operators.person_thumbnail import (
-    PersonThumbnailUploadCompleteOperator,
-    UploadPersonThumbnailOperator,
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+    MediaIntelligenceUploadPersonThumbnailOperator,
 )
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "secret-ws"
 ACCESS_KEY = "secrets-access-key"
@@ -115,9 +115,11 @@ def test_operators_their_rendered_fields_and_return_values(
 ) -> None:
     image = tmp_path / "face.png"
     image.write_bytes(png())
-    upload = UploadPersonThumbnailOperator(task_id="upload", file_path=str(image), workspace_name=WORKSPACE)
+    upload = MediaIntelligenceUploadPersonThumbnailOperator(
+        task_id="upload", file_path=str(image), workspace_name=WORKSPACE
+    )
     returned = upload.execute({})
-    complete = PersonThumbnailUploadCompleteOperator(
+    complete = MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id="complete", thumbnail_key=returned["thumbnailKey"], workspace_name=WORKSPACE
     )
     returned_too = complete.execute({})
@@ -155,7 +157,7 @@ def test_presigned_urls_are_masked_when_urllib3_would_log_them(
 def test_the_trigger_of_a_deferring_sensor_holds_no_secret(
     secret: str, emulator: MediaIntelligenceEmulator
 ) -> None:
-    sensor = PersonThumbnailUploadSensor(
+    sensor = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait", thumbnail_key="persons/later.png", workspace_name=WORKSPACE, deferrable=True
     )
     with pytest.raises(TaskDeferred) as deferred:
@@ -170,7 +172,7 @@ def test_the_trigger_of_a_deferring_sensor_holds_no_secret(
         repr(sensor.hook),
     ]
     assert_clean(texts, secret, emulator)
-    assert classpath.endswith("PersonThumbnailUploadTrigger")
+    assert classpath.endswith("MediaIntelligencePersonThumbnailUploadTrigger")
     assert kwargs["mi_conn_id"] == "ncp_mi_default"
 
 

@@ -13,7 +13,10 @@ from PIL import Image
 
 from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
 from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceAuthenticationError
-from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator, find_images
+from airflow_provider_mi.operators.bulk_upload import (
+    MediaIntelligenceBulkUploadPersonThumbnailsOperator,
+    find_images,
+)
 
 WORKSPACE = "bulk-workspace"
 
@@ -35,9 +38,9 @@ def folder(tmp_path):
     return tmp_path
 
 
-def bulk(sources, **kwargs) -> BulkUploadPersonThumbnailsOperator:
+def bulk(sources, **kwargs) -> MediaIntelligenceBulkUploadPersonThumbnailsOperator:
     kwargs.setdefault("workspace_name", WORKSPACE)
-    return BulkUploadPersonThumbnailsOperator(task_id="bulk", sources=sources, **kwargs)
+    return MediaIntelligenceBulkUploadPersonThumbnailsOperator(task_id="bulk", sources=sources, **kwargs)
 
 
 def by_name(results: list[dict]) -> dict[str, dict]:

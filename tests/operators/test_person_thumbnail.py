@@ -6,22 +6,21 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_mi.core.models import UploadCompletion
-from airflow_provider_mi.exceptions import InvalidParameterError
+from airflow_provider_mi.exceptions import InvalidParameterError, PersonThumbnailNotReadyError
 from airflow_provider_mi.operators.person_thumbnail import (
-    PersonThumbnailNotReadyError,
-    PersonThumbnailUploadCompleteOperator,
-    UploadPersonThumbnailOperator,
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+    MediaIntelligenceUploadPersonThumbnailOperator,
     _outcome,
 )
 
 
 def test_templated_fields():
-    assert set(PersonThumbnailUploadCompleteOperator.template_fields) == {
+    assert set(MediaIntelligenceCompletePersonThumbnailUploadOperator.template_fields) == {
         "thumbnail_key",
         "workspace_name",
         "mi_conn_id",
     }
-    assert set(UploadPersonThumbnailOperator.template_fields) == {
+    assert set(MediaIntelligenceUploadPersonThumbnailOperator.template_fields) == {
         "file_path",
         "file_name",
         "workspace_name",
@@ -39,11 +38,11 @@ def test_templated_fields():
 )
 def test_upload_operator_rejects_bad_arguments(kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
-        UploadPersonThumbnailOperator(task_id="upload", **kwargs)
+        MediaIntelligenceUploadPersonThumbnailOperator(task_id="upload", **kwargs)
 
 
 def test_no_hook_or_connection_is_made_at_parse_time():
-    operator = PersonThumbnailUploadCompleteOperator(
+    operator = MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id="complete", thumbnail_key="k", mi_conn_id="missing"
     )
     assert "hook" not in operator.__dict__

@@ -15,15 +15,15 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceError,
 )
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 
-def make_sensor(**kwargs) -> PersonThumbnailUploadSensor:
-    return PersonThumbnailUploadSensor(task_id="wait", thumbnail_key="k", **kwargs)
+def make_sensor(**kwargs) -> MediaIntelligencePersonThumbnailUploadSensor:
+    return MediaIntelligencePersonThumbnailUploadSensor(task_id="wait", thumbnail_key="k", **kwargs)
 
 
 def test_templated_fields():
-    assert set(PersonThumbnailUploadSensor.template_fields) == {
+    assert set(MediaIntelligencePersonThumbnailUploadSensor.template_fields) == {
         "thumbnail_key",
         "workspace_name",
         "mi_conn_id",

@@ -15,17 +15,21 @@ from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD
 from airflow_provider_mi.core.settings import RATE_LIMIT_EXTRAS
 from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
 from airflow_provider_mi.exceptions import InvalidParameterError
-from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
 WORKSPACE = "trigger-workspace"
 
 
-def make_trigger(key: str = "persons/thumbnails/face.png", **kwargs) -> PersonThumbnailUploadTrigger:
+def make_trigger(
+    key: str = "persons/thumbnails/face.png", **kwargs
+) -> MediaIntelligencePersonThumbnailUploadTrigger:
     kwargs.setdefault("poke_interval", 0.05)
-    return PersonThumbnailUploadTrigger(thumbnail_key=key, workspace_name=WORKSPACE, **kwargs)
+    return MediaIntelligencePersonThumbnailUploadTrigger(
+        thumbnail_key=key, workspace_name=WORKSPACE, **kwargs
+    )
 
 
-def events(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
+def events(trigger: MediaIntelligencePersonThumbnailUploadTrigger) -> list[dict]:
     """Run the trigger to its end and return every event payload it yielded."""
 
     async def collect() -> list[dict]:
@@ -166,7 +170,7 @@ def test_triggers_of_one_loop_share_one_lookup_and_one_session(mi_emulator, monk
     monkeypatch.setattr(MediaIntelligenceAsyncHook, "_read_settings", counting_read)
 
     async def run_all() -> list[list[dict]]:
-        async def collect(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
+        async def collect(trigger: MediaIntelligencePersonThumbnailUploadTrigger) -> list[dict]:
             return [event.payload async for event in trigger.run()]
 
         return await asyncio.gather(*(collect(make_trigger(key)) for key in keys))
@@ -192,7 +196,7 @@ def test_many_triggers_wait_for_their_turn_instead_of_drawing_429s(mi_emulator, 
         mi_emulator.state.store_thumbnail(WORKSPACE, key, png_bytes())
 
     async def run_all() -> list[list[dict]]:
-        async def collect(trigger: PersonThumbnailUploadTrigger) -> list[dict]:
+        async def collect(trigger: MediaIntelligencePersonThumbnailUploadTrigger) -> list[dict]:
             return [event.payload async for event in trigger.run()]
 
         return await asyncio.gather(*(collect(make_trigger(key)) for key in keys))

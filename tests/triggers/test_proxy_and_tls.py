@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
-from airflow_provider_mi.triggers.person_thumbnail import PersonThumbnailUploadTrigger
+from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 from local_network import TestCA, clear_network_environment, connection_json, emulator_port, local_proxy
 
 WORKSPACE = "trigger-proxy-workspace"
@@ -41,7 +41,9 @@ def tls_emulator(test_ca: TestCA, monkeypatch: pytest.MonkeyPatch) -> Iterator[M
 
 def events() -> list[dict]:
     """Run a trigger to its end in an event loop, as the triggerer does, and return its events."""
-    trigger = PersonThumbnailUploadTrigger(thumbnail_key=KEY, workspace_name=WORKSPACE, poke_interval=0.05)
+    trigger = MediaIntelligencePersonThumbnailUploadTrigger(
+        thumbnail_key=KEY, workspace_name=WORKSPACE, poke_interval=0.05
+    )
 
     async def collect() -> list[dict]:
         return [event.payload async for event in trigger.run()]

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_mi.operators.person_thumbnail import (
-    PersonThumbnailUploadCompleteOperator,
-    UploadPersonThumbnailOperator,
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+    MediaIntelligenceUploadPersonThumbnailOperator,
 )
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "bad-input-workspace"
 KEY = "persons/thumbnails/bad-input.png"
@@ -29,14 +29,14 @@ SENSOR = {"poke_interval": 0.2, "timeout": 30}
 RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=1)}
 
 
-def complete(task_id: str, **kwargs) -> PersonThumbnailUploadCompleteOperator:
-    return PersonThumbnailUploadCompleteOperator(
+def complete(task_id: str, **kwargs) -> MediaIntelligenceCompletePersonThumbnailUploadOperator:
+    return MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id=task_id, **{"workspace_name": WORKSPACE, "thumbnail_key": KEY, **RETRIES, **kwargs}
     )
 
 
-def upload(task_id: str, file_path: str, **kwargs) -> UploadPersonThumbnailOperator:
-    return UploadPersonThumbnailOperator(
+def upload(task_id: str, file_path: str, **kwargs) -> MediaIntelligenceUploadPersonThumbnailOperator:
+    return MediaIntelligenceUploadPersonThumbnailOperator(
         task_id=task_id, workspace_name=WORKSPACE, file_path=file_path, **RETRIES, **kwargs
     )
 
@@ -55,13 +55,13 @@ with DAG(dag_id="mi_bad_input", schedule=None, start_date=datetime(2026, 1, 1), 
     upload("file_over_5_mb", "{{ dag_run.conf['big'] }}")
     upload("file_not_an_image", "{{ dag_run.conf['text'] }}")
     upload("file_name_traversal", "{{ dag_run.conf['image'] }}", file_name="{{ params.traversal_file }}")
-    PersonThumbnailUploadSensor(
+    MediaIntelligencePersonThumbnailUploadSensor(
         task_id="sensor_key_with_crlf",
         workspace_name=WORKSPACE,
         thumbnail_key="{{ params.crlf_key }}",
         **SENSOR,
     )
-    PersonThumbnailUploadSensor(
+    MediaIntelligencePersonThumbnailUploadSensor(
         task_id="deferrable_workspace_encoded",
         workspace_name="{{ params.encoded }}",
         thumbnail_key=KEY,

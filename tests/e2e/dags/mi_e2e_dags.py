@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
 
-from airflow_provider_mi.operators.bulk_upload import BulkUploadPersonThumbnailsOperator
+from airflow_provider_mi.operators.bulk_upload import MediaIntelligenceBulkUploadPersonThumbnailsOperator
 from airflow_provider_mi.operators.person_thumbnail import (
-    PersonThumbnailUploadCompleteOperator,
-    UploadPersonThumbnailOperator,
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+    MediaIntelligenceUploadPersonThumbnailOperator,
 )
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "e2e-workspace"
 FAST = {"poke_interval": 0.3, "timeout": 60}
@@ -31,15 +31,15 @@ def dag(dag_id: str, **kwargs) -> DAG:
     return DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, **kwargs)
 
 
-def sensor(task_id: str, **kwargs) -> PersonThumbnailUploadSensor:
+def sensor(task_id: str, **kwargs) -> MediaIntelligencePersonThumbnailUploadSensor:
     options = {**FAST, **kwargs}
-    return PersonThumbnailUploadSensor(
+    return MediaIntelligencePersonThumbnailUploadSensor(
         task_id=task_id, workspace_name=WORKSPACE, thumbnail_key=key(task_id), **options
     )
 
 
-def complete(task_id: str, **kwargs) -> PersonThumbnailUploadCompleteOperator:
-    return PersonThumbnailUploadCompleteOperator(
+def complete(task_id: str, **kwargs) -> MediaIntelligenceCompletePersonThumbnailUploadOperator:
+    return MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id=task_id, workspace_name=WORKSPACE, thumbnail_key=key(task_id), **kwargs
     )
 
@@ -51,25 +51,25 @@ with dag("mi_e2e_operator"):
     complete("unknown_reason", retries=2, retry_delay=timedelta(seconds=0))
     complete("late_upload", retries=3, retry_delay=timedelta(seconds=0))
     complete("transient_errors")
-    PersonThumbnailUploadCompleteOperator(
+    MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id="templated",
         workspace_name="{{ params.workspace }}",
         thumbnail_key="{{ params.key_prefix }}/{{ task.task_id }}.png",
         params={"workspace": "templated-workspace", "key_prefix": "e2e"},
     )
-    PersonThumbnailUploadCompleteOperator.partial(task_id="mapped", workspace_name=WORKSPACE).expand(
-        thumbnail_key=[key("mapped-0"), key("mapped-1"), key("mapped-2")]
-    )
-    UploadPersonThumbnailOperator(
+    MediaIntelligenceCompletePersonThumbnailUploadOperator.partial(
+        task_id="mapped", workspace_name=WORKSPACE
+    ).expand(thumbnail_key=[key("mapped-0"), key("mapped-1"), key("mapped-2")])
+    MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload_flow",
         workspace_name=WORKSPACE,
         file_path="{{ dag_run.conf['image'] }}",
         file_name="flow.png",
     )
-    UploadPersonThumbnailOperator(
+    MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload_too_small", workspace_name=WORKSPACE, file_path="{{ dag_run.conf['small_image'] }}"
     )
-    UploadPersonThumbnailOperator(
+    MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload_missing_file",
         workspace_name=WORKSPACE,
         file_path="{{ dag_run.conf['image'] }}.missing",
@@ -109,13 +109,13 @@ with dag("mi_e2e_upload_evidence"):
     # One after the other: the storage faults each task meets are scripted in order.
     upload_args = {"workspace_name": WORKSPACE, "file_path": "{{ dag_run.conf['image'] }}"}
     (
-        UploadPersonThumbnailOperator(task_id="lost_then_refused", **upload_args)
-        >> UploadPersonThumbnailOperator(task_id="landed_then_refused", **upload_args)
-        >> UploadPersonThumbnailOperator(task_id="never_lands", **upload_args)
+        MediaIntelligenceUploadPersonThumbnailOperator(task_id="lost_then_refused", **upload_args)
+        >> MediaIntelligenceUploadPersonThumbnailOperator(task_id="landed_then_refused", **upload_args)
+        >> MediaIntelligenceUploadPersonThumbnailOperator(task_id="never_lands", **upload_args)
     )
 
 with dag("mi_e2e_bulk_rejected"):
-    BulkUploadPersonThumbnailsOperator(
+    MediaIntelligenceBulkUploadPersonThumbnailsOperator(
         task_id="credentials_rejected_mid_batch",
         workspace_name=WORKSPACE,
         sources="{{ dag_run.conf['folder'] }}",

@@ -13,36 +13,36 @@ from datetime import datetime
 from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_mi.operators.person_thumbnail import (
-    PersonThumbnailUploadCompleteOperator,
-    UploadPersonThumbnailOperator,
+    MediaIntelligenceCompletePersonThumbnailUploadOperator,
+    MediaIntelligenceUploadPersonThumbnailOperator,
 )
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "secrets-workspace"
 UPLOADED_KEY = "{{ ti.xcom_pull(task_ids='upload')['thumbnailKey'] }}"
 FAST = {"poke_interval": 0.2, "timeout": 60}
 
 with DAG(dag_id="mi_secrets", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
-    upload = UploadPersonThumbnailOperator(
+    upload = MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload", workspace_name=WORKSPACE, file_path="{{ dag_run.conf['image'] }}"
     )
-    wait_deferred = PersonThumbnailUploadSensor(
+    wait_deferred = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait_deferred", workspace_name=WORKSPACE, thumbnail_key=UPLOADED_KEY, deferrable=True, **FAST
     )
-    wait_poke = PersonThumbnailUploadSensor(
+    wait_poke = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait_poke", workspace_name=WORKSPACE, thumbnail_key=UPLOADED_KEY, **FAST
     )
     upload >> [wait_deferred, wait_poke]
-    PersonThumbnailUploadCompleteOperator(
+    MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id="after_faults", workspace_name=WORKSPACE, thumbnail_key="secrets/after-faults.png"
     )
-    PersonThumbnailUploadCompleteOperator(
+    MediaIntelligenceCompletePersonThumbnailUploadOperator(
         task_id="wrong_secret",
         workspace_name=WORKSPACE,
         thumbnail_key="secrets/wrong-secret.png",
         mi_conn_id="mi_wrong_secret",
     )
-    PersonThumbnailUploadSensor(
+    MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wrong_secret_deferrable",
         workspace_name=WORKSPACE,
         thumbnail_key="secrets/wrong-secret.png",
@@ -50,7 +50,7 @@ with DAG(dag_id="mi_secrets", schedule=None, start_date=datetime(2026, 1, 1), ca
         deferrable=True,
         **FAST,
     )
-    PersonThumbnailUploadSensor(
+    MediaIntelligencePersonThumbnailUploadSensor(
         task_id="rejected_while_deferred",
         workspace_name=WORKSPACE,
         thumbnail_key="secrets/rejected-while-deferred.png",

@@ -25,8 +25,8 @@ from mi_scheduler_keys import (
     mapped_key,
 )
 
-from airflow_provider_mi.operators.person_thumbnail import UploadPersonThumbnailOperator
-from airflow_provider_mi.sensors.person_thumbnail import PersonThumbnailUploadSensor
+from airflow_provider_mi.operators.person_thumbnail import MediaIntelligenceUploadPersonThumbnailOperator
+from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 
 def dag(dag_id: str, **kwargs) -> DAG:
@@ -34,13 +34,13 @@ def dag(dag_id: str, **kwargs) -> DAG:
 
 
 with dag(UPLOAD_DAG):
-    upload = UploadPersonThumbnailOperator(
+    upload = MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload",
         workspace_name=WORKSPACE,
         file_path="{{ dag_run.conf['image'] }}",
         file_name="restart.png",
     )
-    wait = PersonThumbnailUploadSensor(
+    wait = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait",
         workspace_name=WORKSPACE,
         thumbnail_key="{{ ti.xcom_pull(task_ids='upload')['thumbnailKey'] }}",
@@ -51,7 +51,7 @@ with dag(UPLOAD_DAG):
     upload >> wait
 
 with dag(RESCHEDULE_DAG):
-    PersonThumbnailUploadSensor(
+    MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait",
         workspace_name=WORKSPACE,
         thumbnail_key=RESCHEDULE_KEY,
@@ -61,7 +61,7 @@ with dag(RESCHEDULE_DAG):
     )
 
 with dag(MAPPED_DAG):
-    PersonThumbnailUploadSensor.partial(
+    MediaIntelligencePersonThumbnailUploadSensor.partial(
         task_id="wait",
         workspace_name=WORKSPACE,
         deferrable=True,
