@@ -115,16 +115,19 @@ class PersonBook:
     def _new_thumbnails(self, workspace: str, given: list[tuple[str, bool]]) -> list[Thumbnail]:
         """Check each ``(key, primary)`` given and make it a thumbnail (not yet registered)."""
         space, now = self._space(workspace), self._clock()
-        made: list[Thumbnail] = []
-        for key, primary in given:
+        checked: dict[str, bytes] = {}
+        for key, _ in given:
             owner = space.key_owners.get(key)
             if owner is not None:
                 raise Refused(f"Thumbnail key {key!r} is already registered to person {owner}.")
-            if any(thumbnail.key == key for thumbnail in made):
+            if key in checked:
                 raise Refused(f"Thumbnail key {key!r} is given twice.")
-            data = self._uploaded(workspace, key, now)
-            made.append(Thumbnail(next(self._thumbnail_ids), key, primary, face_hash(data), data))
-        return made
+            checked[key] = self._uploaded(workspace, key, now)
+        # Ids are given once every key passed: a refused request uses none.
+        return [
+            Thumbnail(next(self._thumbnail_ids), key, primary, face_hash(checked[key]), checked[key])
+            for key, primary in given
+        ]
 
     def _uploaded(self, workspace: str, key: str, now: float) -> bytes:
         """Return the bytes of an uploaded, visible, valid, unexpired thumbnail key, or refuse it."""
