@@ -95,7 +95,7 @@ class PersonBook:
         self._person_ids = itertools.count(rules.FIRST_PERSON_ID)
         self._thumbnail_ids = itertools.count(rules.FIRST_THUMBNAIL_ID)
         self._tag_ids = itertools.count(rules.FIRST_TAG_ID)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
 
     def _space(self, workspace: str) -> _Workspace:
         return self._workspaces.setdefault(workspace, _Workspace())

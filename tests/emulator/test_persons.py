@@ -21,7 +21,7 @@ from airflow_provider_mi.emulator import (
     faults,
 )
 from airflow_provider_mi.emulator.faces import face_image
-from airflow_provider_mi.emulator.state import WRITE_ENDPOINTS
+from airflow_provider_mi.emulator.state import WRITE_ENDPOINTS, parse_rate_limit
 
 TIMEOUT = 10
 WORKSPACE = "people"
@@ -891,6 +891,8 @@ def test_every_write_endpoint_is_logged_as_a_write(api, emulator):
 
 
 def test_faults_and_rate_limits_by_endpoint_name(api, emulator):
+    assert faults.parse_option("merge-persons:503:2").endpoint == "merge-persons"
+    assert parse_rate_limit("create_person=5/1") == ("create-person", (5, 1.0))
     emulator.state.inject("create-person", faults.http_error(503))
     body = {"thumbnails": api.stored_keys(1)}
     assert api.send("POST", "/persons", body).status_code == 503
