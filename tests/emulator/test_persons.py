@@ -211,6 +211,7 @@ def test_update_changes_what_is_given_and_delete_returns_the_person_as_it_was(ap
     assert deleted["description"] == "after"
     assert api.refused("GET", "/persons/1001") == "Person 1001 does not exist."
     assert api.http.get(deleted["thumbnails"][0]["url"], timeout=TIMEOUT).status_code == 404
+    assert api.http.get(f"{emulator.url}/_emulator/thumbnails/x", timeout=TIMEOUT).status_code == 404
     assert [p.person_id for p in emulator.state.persons(WORKSPACE)] == [1002]
     # Deleting frees its name, but not its thumbnail keys.
     reused = [{"thumbnailKey": deleted["thumbnails"][0]["thumbnailKey"], "isPrimaryThumbnail": True}]
@@ -323,6 +324,15 @@ def test_thumbnail_keys_expire_24_hours_after_upload_on_the_advanced_clock(api, 
     assert api.ok("POST", "/persons/recommend-by-thumbnail", {"thumbnailKey": fresh}) == {
         "recommendedPersons": []
     }
+
+
+def test_advancing_the_clock_also_expires_presigned_urls_but_not_signatures(api, emulator):
+    presigned = api.ok("POST", "/person-thumbnail/uploads/presigned-url", {"thumbnailFileName": "a.jpg"})
+    emulator.state.advance(900)
+    response = api.http.put(presigned["url"], data=face(0), timeout=TIMEOUT)
+    assert (response.status_code, response.text) == (403, "AccessDenied: upload URL expired")
+    # Signed with the real time, 15 minutes behind the API's clock now: the gateway still accepts it.
+    assert api.ok("GET", "/persons?pageNum=1")["totalCount"] == 0
 
 
 @pytest.mark.parametrize(
