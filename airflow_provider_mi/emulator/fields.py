@@ -97,14 +97,18 @@ class Fields:
         number = self.optional_integer(name, bounds)
         return self._required(name, bounds.default) if number is None else number
 
-    def text(self, name: str, length: Bounds, *, forbidden: str = "") -> str | None:
-        """Return a text of ``length`` characters, not blank, without any of ``forbidden``; or ``None``."""
+    def text(self, name: str, length: Bounds, *, forbidden: str = "", blank: bool = False) -> str | None:
+        """
+        Return a text of ``length`` characters without any of ``forbidden``, or ``None`` if omitted.
+
+        :param blank: whether spaces only are accepted (the API refuses them in names).
+        """
         value = self._values.get(name)
         if value is None:
             return None
         if not isinstance(value, str):
             raise Refused(f"{name} must be a text, got {value!r}.")
-        if not value.strip():
+        if value and not value.strip() and not blank:
             raise Refused(f"{name} must not be blank, got {value!r}.")
         if not length.low <= len(value) <= length.high:
             raise Refused(f"{name} must be {length.low} to {length.high} characters long, got {len(value)}.")

@@ -165,7 +165,7 @@ class PersonRoutes:
         """``POST /persons``: register a person."""
         fields = await _body(request, "name", "description", "thumbnails")
         name = fields.text("name", rules.PERSON_NAME_LENGTH)
-        description = fields.text("description", rules.DESCRIPTION_LENGTH)
+        description = fields.text("description", rules.DESCRIPTION_LENGTH, blank=True)
         thumbnails = fields.thumbnails("thumbnails", rules.THUMBNAILS_PER_PERSON)
         person = self.book.create(request.match_info["workspace"], name, description, thumbnails)
         return self._person(person)
@@ -179,7 +179,7 @@ class PersonRoutes:
         person_id = _path_id(request, "person_id")
         fields = await _body(request, "name", "description", "primaryThumbnailId")
         name = fields.text("name", rules.PERSON_NAME_LENGTH)
-        description = fields.text("description", rules.DESCRIPTION_LENGTH)
+        description = fields.text("description", rules.DESCRIPTION_LENGTH, blank=True)
         primary = fields.optional_integer("primaryThumbnailId", rules.ANY_ID)
         person = self.book.update(request.match_info["workspace"], person_id, name, description, primary)
         return self._person(person)

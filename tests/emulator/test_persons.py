@@ -178,8 +178,14 @@ def test_create_returns_the_person_and_get_returns_the_same(api, emulator):
 
 def test_anonymous_persons_may_be_many(api):
     first = api.create(face(0))
-    second = api.ok("POST", "/persons", {"thumbnails": api.stored_keys(1)})
-    assert (first["name"], second["name"], second["description"]) == (None, None, None)
+    second = api.ok("POST", "/persons", {"thumbnails": api.stored_keys(1), "description": "  "})
+    # Only names may not be blank: a description of spaces is 2 characters long.
+    assert (first["name"], first["description"], second["name"], second["description"]) == (
+        None,
+        None,
+        None,
+        "  ",
+    )
     assert second["personId"] == first["personId"] + 1
 
 
@@ -228,11 +234,12 @@ def one_thumbnail(api: Api) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"name": ""}, "name must not be blank, got ''."),
+        ({"name": ""}, "name must be 1 to 50 characters long, got 0."),
         ({"name": "   "}, "name must not be blank, got '   '."),
         ({"name": "x" * 51}, "name must be 1 to 50 characters long, got 51."),
         ({"name": 7}, "name must be a text, got 7."),
         ({"description": "x" * 701}, "description must be 1 to 700 characters long, got 701."),
+        ({"description": ""}, "description must be 1 to 700 characters long, got 0."),
         ({"thumbnails": None}, "thumbnails is required."),
         ({"thumbnails": []}, "thumbnails must hold 1 to 100 thumbnails, got 0."),
         ({"thumbnails": "k"}, "thumbnails must be a list of {thumbnailKey, isPrimaryThumbnail}, got 'k'."),
