@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         type=_rate_limit,
         metavar="ENDPOINT=CALLS/SECONDS",
-        help="throttle ENDPOINT (presigned-url, complete or workspace) to CALLS per SECONDS as the gateway "
-        "does, answering 429 beyond, e.g. complete=1000/60 (repeat)",
+        help="throttle ENDPOINT (an API endpoint: presigned-url, complete, create-person, compare...) "
+        "to CALLS per SECONDS as the gateway does, answering 429 beyond, e.g. complete=1000/60 (repeat)",
     )
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="SECONDS", help="answer every request this much later"

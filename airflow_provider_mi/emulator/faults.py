@@ -29,10 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_mi.emulator.state import Fault
+from airflow_provider_mi.emulator.state import ENDPOINTS, Fault
 
-#: Endpoints a fault can be scripted for.
-ENDPOINTS = ("presigned-url", "complete", "workspace", "storage")
 #: Where ``redirect`` points by default: another host, which never resolves.
 DEFAULT_REDIRECT = "https://elsewhere.invalid/moved"
 #: The API Gateway's error code and message for some statuses.
@@ -184,7 +182,7 @@ class FaultScript:
     """
     Faults to inject for one endpoint (and optionally one key), in order.
 
-    :param endpoint: ``presigned-url``, ``complete``, ``workspace`` or ``storage``.
+    :param endpoint: one of :data:`~.state.ENDPOINTS`, e.g. ``complete`` or ``create-person``.
     :param faults: the answers, one per request.
     :param thumbnail_key: only for completion requests of this key.
     """

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
 
 from airflow_provider_mi.emulator import faults, rules
+from airflow_provider_mi.emulator.fields import Refused
 from airflow_provider_mi.emulator.judge import judge_thumbnail, require_pillow
+from airflow_provider_mi.emulator.person_routes import THUMBNAIL_IMAGE_PATH, PersonRoutes, Result, iso
 from airflow_provider_mi.emulator.signature import authentication_failure
 from airflow_provider_mi.emulator.state import EmulatorState, RecordedRequest
 
 _WORKSPACE_ROUTE = "/api/v1/workspaces/{workspace}"
 _API_PREFIX = _WORKSPACE_ROUTE + "/person-thumbnail/uploads/"
-_WORKSPACE_PATH = re.compile(r"/api/v1/workspaces/[^/]+")
 _STORAGE_PREFIX = "/_storage/"
 #: The emulator's own control plane (not the API's): no gateway, no latency, not logged.
 _CONTROL_PREFIX = "/_emulator/"
@@ -47,7 +46,7 @@ def _api_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message}, status=status)
 
 
-def _success(result: dict[str, Any]) -> web.Response:
+def _success(result: Any) -> web.Response:
     return web.json_response({"code": "0", "message": "success", "result": result})
 
 
@@ -65,28 +64,32 @@ class EmulatorApp:
     def __init__(self, state: EmulatorState, public_url: Callable[[], str]) -> None:
         self.state = state
         self.public_url = public_url
+        #: The endpoint each API route belongs to, as the log, faults and rate limits name it.
+        self._endpoints: dict[web.AbstractRoute, str] = {}
 
     def build(self) -> web.Application:
         """Return the aiohttp application: the gateway middleware, the API's routes and the control routes."""
         app = web.Application(client_max_size=rules.MAX_IMAGE_BYTES * 4, middlewares=[self._gateway])
-        app.router.add_get(_WORKSPACE_ROUTE, self.workspace)
-        app.router.add_post(_API_PREFIX + "presigned-url", self.presigned_url)
-        app.router.add_post(_API_PREFIX + "complete", self.complete)
-        app.router.add_put(_STORAGE_PREFIX + "{token}", self.storage_put)
+        api: list[tuple[str, str, str, Handler]] = [
+            ("GET", _WORKSPACE_ROUTE, "workspace", self.workspace),
+            ("POST", _API_PREFIX + "presigned-url", "presigned-url", self.presigned_url),
+            ("POST", _API_PREFIX + "complete", "complete", self.complete),
+            ("PUT", _STORAGE_PREFIX + "{token}", "storage", self.storage_put),
+        ]
+        persons = PersonRoutes(self.state.people, self.public_url).table()
+        api += [(method, path, name, _answering(result)) for method, path, name, result in persons]
+        for method, path, name, handler in api:
+            self._endpoints[app.router.add_route(method, path, handler)] = name
         app.router.add_get(_CONTROL_PREFIX + "stats", self.control_stats)
         app.router.add_post(_CONTROL_PREFIX + "complete-all", self.control_complete_all)
         app.router.add_post(_CONTROL_PREFIX + "thumbnails", self.control_thumbnails)
+        app.router.add_get(THUMBNAIL_IMAGE_PATH + "{thumbnail_id}", self.control_thumbnail_image)
+        app.router.add_post(_CONTROL_PREFIX + "advance", self.control_advance)
         app.router.add_get(_CONTROL_PREFIX + "workspaces/{workspace}", self.control_workspace)
         return app
 
-    @staticmethod
-    def _endpoint(request: web.Request) -> str:
-        if request.path.startswith(_STORAGE_PREFIX):
-            return "storage"
-        for name in ("presigned-url", "complete"):
-            if request.path.endswith("/uploads/" + name):
-                return name
-        return "workspace" if _WORKSPACE_PATH.fullmatch(request.path) else "other"
+    def _endpoint(self, request: web.Request) -> str:
+        return self._endpoints.get(request.match_info.route, "other")
 
     @web.middleware
     async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -104,7 +107,7 @@ class EmulatorApp:
             response = web.Response(status=fault.status, body=fault.body, headers=dict(fault.headers))
         else:
             response = await self._answer(request, handler, endpoint)
-        now = self.state.now()
+        now = self.state.gateway_now()
         response.headers["Date"] = formatdate(now, usegmt=True)
         self.state.record(
             RecordedRequest(
@@ -128,7 +131,11 @@ class EmulatorApp:
             self.state.admit(endpoint)  # never refused (object storage has no throttle here): counted
             return await handler(request)
         problem = authentication_failure(
-            request.method, request.raw_path, request.headers, self.state.credentials, self.state.now()
+            request.method,
+            request.raw_path,
+            request.headers,
+            self.state.credentials,
+            self.state.gateway_now(),
         )
         if problem is not None:
             return _gateway_error(401, "200", "Authentication Failed", problem)
@@ -181,7 +188,7 @@ class EmulatorApp:
     async def workspace(self, request: web.Request) -> web.Response:
         """Describe the workspace, as ``GET /api/v1/workspaces/{workspace_name}`` does."""
         name = request.match_info["workspace"]
-        created = datetime.fromtimestamp(self.state.created_at, timezone.utc).isoformat(timespec="seconds")
+        created = iso(self.state.created_at)
         return _success(
             {
                 "workspaceName": name,
@@ -205,6 +212,25 @@ class EmulatorApp:
         """``POST /_emulator/complete-all``: make every stored thumbnail visible now."""
         return web.json_response({"made_visible": self.state.make_all_visible()})
 
+    async def control_thumbnail_image(self, request: web.Request) -> web.Response:
+        """``GET /_emulator/thumbnails/{id}``, a person thumbnail's ``url``: its image."""
+        raw = request.match_info["thumbnail_id"]
+        data = self.state.people.thumbnail_image(int(raw)) if raw.isascii() and raw.isdigit() else None
+        if data is None:
+            return web.Response(status=404, text=f"No person has thumbnail {raw}.")
+        return web.Response(body=data, content_type=_image_type(data))
+
+    async def control_advance(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/advance``, ``{"seconds"}``: move the API's clock on (``state.advance``)."""
+        try:
+            seconds = json.loads(await request.read())["seconds"]
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                raise ValueError(seconds)
+            advanced = self.state.advance(seconds)
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": 'expected {"seconds": a non-negative number}'}, status=400)
+        return web.json_response({"advanced": advanced, "now": iso(self.state.now())})
+
     async def control_workspace(self, request: web.Request) -> web.Response:
         """``GET /_emulator/workspaces/{name}``, a workspace's ``workspaceUrl``: its thumbnails' keys."""
         name = request.match_info["workspace"]
@@ -224,6 +250,27 @@ class EmulatorApp:
             payload["workspace"], payload["keys"], visible=payload.get("visible", True)
         )
         return web.json_response({"stored": stored})
+
+
+def _answering(result: Result) -> Handler:
+    """Wrap a person handler: its result in the success envelope, a refusal as 400 / 10001."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            return _success(await result(request))
+        except Refused as refusal:
+            return _api_error(400, "10001", f"Invalid Request. {refusal}")
+
+    return handler
+
+
+def _image_type(data: bytes) -> str:
+    """The media type of a JPEG, PNG or WebP file (the only ones a person's thumbnail can be)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"
 
 
 def _thumbnails_problem(payload: Any) -> str | None:

@@ -1,6 +1,6 @@
 """
-The emulator's memory: credentials, workspaces, pending uploads, stored thumbnails, faults, log,
-and the gateway's throttle.
+The emulator's memory: credentials, workspaces, pending uploads, stored thumbnails, persons and
+tags (:mod:`.persons`), faults, log, the gateway's throttle and the clock.
 """
 
 from __future__ import annotations
@@ -17,14 +17,38 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from airflow_provider_mi.emulator.persons import Person, PersonBook, Tag
 from airflow_provider_mi.emulator.rules import MIN_IMAGE_SIDE
 
 DEFAULT_ACCESS_KEY = "emulator-access-key"
 DEFAULT_SECRET_KEY = "emulator-secret-key"
 #: Presigned URLs are valid this long, as the API documents.
 URL_TTL_SECONDS = 900
+#: The person and tag endpoints that change something (search and compare are POSTs that only read).
+WRITE_ENDPOINTS = (
+    "create-person",
+    "update-person",
+    "delete-person",
+    "merge-persons",
+    "add-thumbnails",
+    "remove-thumbnails",
+    "create-tag",
+    "delete-tag",
+    "add-tags",
+    "remove-tags",
+)
+#: The person and tag endpoints, as the request log, faults and rate limits name them.
+PERSON_ENDPOINTS = (
+    *WRITE_ENDPOINTS,
+    "get-person",
+    "list-persons",
+    "search-persons",
+    "compare",
+    "similar",
+    "list-tags",
+)
 #: The API's endpoints behind the gateway's signature check: the ones it can throttle.
-SIGNED_ENDPOINTS = ("presigned-url", "complete", "workspace")
+SIGNED_ENDPOINTS = ("presigned-url", "complete", "workspace", *PERSON_ENDPOINTS)
 #: Every endpoint, as the request log and :meth:`EmulatorState.stats` name them.
 ENDPOINTS = (*SIGNED_ENDPOINTS, "storage")
 
@@ -33,7 +57,7 @@ def check_rate_limit(endpoint: str, calls: Any, period: Any) -> tuple[str, tuple
     """
     Return ``(endpoint, (calls, period))`` checked, the endpoint's name normalised, or raise ``ValueError``.
 
-    :param endpoint: ``presigned-url`` (or ``presigned_url``), ``complete`` or ``workspace``.
+    :param endpoint: one of :data:`SIGNED_ENDPOINTS`, e.g. ``presigned-url`` (or ``presigned_url``).
     :param calls: how many calls the window admits: a positive whole number.
     :param period: the window's length in seconds: a positive finite number.
     """
@@ -115,7 +139,8 @@ class RecordedRequest:
     """
     One request the emulator received.
 
-    :param endpoint: ``presigned-url``, ``complete``, ``workspace``, ``storage`` or ``other``.
+    :param endpoint: one of :data:`ENDPOINTS` (e.g. ``complete``, ``create-person``), or ``other``
+        for a request no route knows.
     :param status: the HTTP status answered (or begun, if a fault dropped the connection).
     :param thumbnail_key: the key the request was about, once known.
     :param signature: the ``x-ncp-apigw-signature-v2`` header received, if any.
@@ -143,6 +168,8 @@ class _PendingUpload:
 class _StoredThumbnail:
     data: bytes
     visible_at: float
+    #: When it was uploaded (the API's clock): thumbnail keys expire 24 hours later.
+    stored_at: float
     hidden_checks: int = 0
 
 
@@ -154,11 +181,13 @@ class EmulatorState:
     :param credentials: access key -> secret key of the accounts the gateway accepts.
     :param workspaces: workspaces that exist, or ``None`` to accept any valid name.
     :param visibility_delay: seconds after an upload before completion can see it.
-    :param clock_offset: seconds the emulator's clock is ahead of the real one (to emulate skew).
+    :param clock_offset: seconds the emulator's clock is ahead of the real one (to emulate skew): the
+        gateway checks timestamps against it. :meth:`advance` moves the API's clock alone.
     :param url_ttl: seconds a presigned URL stays valid.
-    :param rate_limits: endpoint (``presigned-url``, ``complete`` or ``workspace``; ``presigned_url``
-        is also accepted) -> ``(calls, period_seconds)``: the gateway's throttle, which answers 429 to a
-        call when ``calls`` calls were admitted in the last ``period_seconds``. None by default.
+    :param rate_limits: endpoint (one of :data:`SIGNED_ENDPOINTS`, e.g. ``complete`` or
+        ``create-person``; ``presigned_url`` is also accepted) -> ``(calls, period_seconds)``: the
+        gateway's throttle, which answers 429 to a call when ``calls`` calls were admitted in the
+        last ``period_seconds``. None by default.
     :param latency_seconds: extra delay before answering each request (all endpoints), as a
         distant API has.
     """
@@ -179,18 +208,41 @@ class EmulatorState:
     _windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _admitted: Counter[str] = field(default_factory=Counter)
     _throttled: Counter[str] = field(default_factory=Counter)
+    #: Seconds :meth:`advance` moved the API's clock.
+    _advanced: float = 0.0
     #: When the state was made, on the emulator's clock: the creation time every workspace reports.
     created_at: float = field(init=False)
+    #: The persons and tags of every workspace.
+    people: PersonBook = field(init=False)
 
     def __post_init__(self) -> None:
         self.created_at = self.now()
+        self.people = PersonBook(self.now, self.uploaded_thumbnail)
         self.rate_limits = dict(check_rate_limit(name, *limit) for name, limit in self.rate_limits.items())
         if not 0 <= self.latency_seconds < math.inf:
             raise ValueError(f"latency_seconds must be a non-negative number, got {self.latency_seconds!r}")
 
     def now(self) -> float:
-        """The emulator's clock (Unix seconds)."""
+        """The API's clock (Unix seconds): the gateway's, plus the time :meth:`advance` moved it on."""
+        return self.gateway_now() + self._advanced
+
+    def gateway_now(self) -> float:
+        """The gateway's clock, which signatures' timestamps are checked against: ``clock_offset`` ahead."""
         return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> float:
+        """
+        Move the API's clock on (uploads age, URLs and thumbnail keys expire); return the total so far.
+
+        The gateway's clock stays, so that clients signing with the real time are still accepted.
+
+        :param seconds: a non-negative number of seconds.
+        """
+        if not 0 <= seconds < math.inf:
+            raise ValueError(f"seconds must be a non-negative number, got {seconds!r}")
+        with self._lock:
+            self._advanced += seconds
+            return self._advanced
 
     def workspace_exists(self, workspace: str) -> bool:
         """Whether the workspace exists (any valid name does when ``workspaces`` is ``None``)."""
@@ -206,11 +258,33 @@ class EmulatorState:
         with self._lock:
             return [entry for entry in self.requests if entry.endpoint == endpoint]
 
+    def write_requests(self) -> list[RecordedRequest]:
+        """
+        Return the logged requests that could change persons or tags, whatever they were answered.
+
+        Those to :data:`WRITE_ENDPOINTS`, and those to no known route unless they are GETs: a proof
+        that nothing was written must not miss a write sent to a wrong path.
+        """
+        with self._lock:
+            return [
+                entry
+                for entry in self.requests
+                if entry.endpoint in WRITE_ENDPOINTS or (entry.endpoint == "other" and entry.method != "GET")
+            ]
+
+    def persons(self, workspace: str) -> list[Person]:
+        """Return the workspace's persons now, by id (snapshots: they do not change afterwards)."""
+        return self.people.persons(workspace)
+
+    def tags(self, workspace: str) -> list[Tag]:
+        """Return the workspace's person tags now, by id."""
+        return self.people.tags(workspace)
+
     def inject(self, endpoint: str, *faults: Fault, thumbnail_key: str | None = None) -> None:
         """
         Answer the next requests to ``endpoint`` with ``faults``, one each, before behaving again.
 
-        :param endpoint: ``presigned-url``, ``complete``, ``workspace`` or ``storage``.
+        :param endpoint: one of :data:`ENDPOINTS`, e.g. ``complete`` or ``create-person``.
         :param faults: the scripted answers, in order.
         :param thumbnail_key: only for completion requests of this key (else any request).
         """
@@ -264,9 +338,12 @@ class EmulatorState:
         :param hidden_checks: completion checks that still answer ``FILE_NOT_EXIST`` before it is
             seen, whatever the time: makes waiting deterministic in tests.
         """
-        visible_at = self.now() + (self.visibility_delay if delay is None else delay)
+        now = self.now()
+        visible_at = now + (self.visibility_delay if delay is None else delay)
         with self._lock:
-            self._thumbnails[(workspace, thumbnail_key)] = _StoredThumbnail(data, visible_at, hidden_checks)
+            self._thumbnails[(workspace, thumbnail_key)] = _StoredThumbnail(
+                data, visible_at, now, hidden_checks
+            )
 
     def visible_thumbnail(self, workspace: str, thumbnail_key: str) -> bytes | None:
         """Return the thumbnail's bytes if completion can see it now (this counts as one check)."""
@@ -279,6 +356,18 @@ class EmulatorState:
                 return None
             return stored.data
 
+    def uploaded_thumbnail(self, workspace: str, thumbnail_key: str) -> tuple[bytes, float] | None:
+        """
+        Return ``(bytes, upload time)`` of a stored thumbnail completion would see now, else ``None``.
+
+        Unlike :meth:`visible_thumbnail` it counts no check: persons and compare use it.
+        """
+        with self._lock:
+            stored = self._thumbnails.get((workspace, thumbnail_key))
+            if stored is None or self.now() < stored.visible_at or stored.hidden_checks > 0:
+                return None
+            return stored.data, stored.stored_at
+
     def admit(self, endpoint: str) -> float | None:
         """
         Let one request through the gateway's throttle (a strict sliding-window log), or refuse it.
@@ -287,7 +376,7 @@ class EmulatorState:
         ``period`` seconds of its rate limit; refused calls do not count. Endpoints without a
         limit admit every call. Admitted and refused calls are counted for :meth:`stats`.
 
-        :param endpoint: ``presigned-url``, ``complete``, ``workspace`` or ``storage``.
+        :param endpoint: one of :data:`ENDPOINTS`.
         :return: ``None`` if admitted, else the seconds until the oldest admitted call leaves the window.
         """
         limit = self.rate_limits.get(endpoint)
@@ -349,10 +438,10 @@ class EmulatorState:
         :param visible: whether completion sees them at once; if not, they stay hidden (completion
             answers ``FILE_NOT_EXIST``) until :meth:`make_all_visible`.
         """
-        data, count = valid_thumbnail(), 0
-        visible_at = self.now() if visible else math.inf
+        data, count, now = valid_thumbnail(), 0, self.now()
+        visible_at = now if visible else math.inf
         with self._lock:
             for key in thumbnail_keys:
-                self._thumbnails[(workspace, key)] = _StoredThumbnail(data, visible_at)
+                self._thumbnails[(workspace, key)] = _StoredThumbnail(data, visible_at, now)
                 count += 1
         return count

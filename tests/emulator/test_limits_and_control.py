@@ -17,7 +17,13 @@ from airflow_provider_mi.core.images import check_image
 from airflow_provider_mi.core.responses import parse_api_response
 from airflow_provider_mi.emulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, MediaIntelligenceEmulator
 from airflow_provider_mi.emulator.__main__ import main
-from airflow_provider_mi.emulator.state import EmulatorState, parse_rate_limit, valid_thumbnail
+from airflow_provider_mi.emulator.state import (
+    ENDPOINTS,
+    SIGNED_ENDPOINTS,
+    EmulatorState,
+    parse_rate_limit,
+    valid_thumbnail,
+)
 from airflow_provider_mi.exceptions import MediaIntelligenceApiError
 
 TIMEOUT = 10
@@ -52,6 +58,16 @@ def upload_status(response: requests.Response) -> tuple[str, str | None]:
     return result["uploadStatus"], result["uploadMessage"]
 
 
+def admitted(**counts: int) -> dict[str, int]:
+    """The ``admitted`` of a stats answer: ``counts`` per endpoint (``_`` for ``-``), 0 for the others."""
+    return {name: counts.get(name.replace("-", "_"), 0) for name in ENDPOINTS}
+
+
+def throttled(**counts: int) -> dict[str, int]:
+    """The ``throttled`` of a stats answer: ``counts`` per signed endpoint, 0 for the others."""
+    return {name: counts.get(name.replace("-", "_"), 0) for name in SIGNED_ENDPOINTS}
+
+
 def stats(http: requests.Session, url: str) -> dict[str, Any]:
     response = http.get(f"{url}/_emulator/stats", timeout=TIMEOUT)
     assert response.status_code == 200, response.text
@@ -83,7 +99,7 @@ def test_rate_limit_admits_calls_per_window_then_429_until_the_window_passes(htt
         assert [response.status_code for response in again] == [200] * 5
 
         assert stats(http, emulator.url)["admitted"]["complete"] == 10
-        assert stats(http, emulator.url)["throttled"] == {"presigned-url": 0, "complete": 2, "workspace": 0}
+        assert stats(http, emulator.url)["throttled"] == throttled(complete=2)
         assert [entry.status for entry in emulator.state.requests_to("complete")] == [200] * 5 + [
             429,
             429,
@@ -101,8 +117,8 @@ def test_rate_limits_are_per_endpoint_and_storage_is_never_throttled(http):
         upload_url = presigned[0].json()["result"]["url"]
         assert http.put(upload_url, data=valid_thumbnail(), timeout=TIMEOUT).status_code == 200
         assert stats(http, emulator.url) == {
-            "admitted": {"presigned-url": 1, "complete": 3, "workspace": 0, "storage": 1},
-            "throttled": {"presigned-url": 1, "complete": 0, "workspace": 0},
+            "admitted": admitted(presigned_url=1, complete=3, storage=1),
+            "throttled": throttled(presigned_url=1),
             "requests": 6,
         }
 
@@ -128,8 +144,8 @@ def test_the_window_is_a_sliding_log_of_admitted_calls():
     assert 0 < retry_after <= 60
     assert state.admit("presigned-url") is None  # no limit
     assert state.stats() == {
-        "admitted": {"presigned-url": 1, "complete": 2, "workspace": 0, "storage": 0},
-        "throttled": {"presigned-url": 0, "complete": 1, "workspace": 0},
+        "admitted": admitted(presigned_url=1, complete=2),
+        "throttled": throttled(complete=1),
         "requests": 0,
     }
 
@@ -184,8 +200,8 @@ def test_latency_delays_every_answer(http):
 def test_stats_count_api_requests_only_and_control_routes_need_no_signature_nor_count(http):
     with MediaIntelligenceEmulator(rate_limits={"complete": (1, 60)}) as emulator:
         assert stats(http, emulator.url) == {
-            "admitted": {"presigned-url": 0, "complete": 0, "workspace": 0, "storage": 0},
-            "throttled": {"presigned-url": 0, "complete": 0, "workspace": 0},
+            "admitted": admitted(),
+            "throttled": throttled(),
             "requests": 0,
         }
         for _ in range(3):  # none of these is throttled, logged or counted
@@ -195,11 +211,11 @@ def test_stats_count_api_requests_only_and_control_routes_need_no_signature_nor_
 
         assert call(http, emulator.url).status_code == 200
         assert http.put(f"{emulator.url}/_storage/unknown", data=b"x", timeout=TIMEOUT).status_code == 403
-        not_found = endpoints.ApiRequest("POST", f"/api/v1/workspaces/{WORKSPACE}/persons", b"{}")
+        not_found = endpoints.ApiRequest("POST", f"/api/v1/workspaces/{WORKSPACE}/assets", b"{}")
         assert call(http, emulator.url, not_found).status_code == 404
         assert stats(http, emulator.url) == {
-            "admitted": {"presigned-url": 0, "complete": 1, "workspace": 0, "storage": 1},
-            "throttled": {"presigned-url": 0, "complete": 0, "workspace": 0},
+            "admitted": admitted(complete=1, storage=1),
+            "throttled": throttled(),
             "requests": 3,
         }
         assert stats(http, emulator.url) == emulator.state.stats()
@@ -333,5 +349,5 @@ def test_command_line_rate_limits_and_latency(http) -> None:
         assert time.monotonic() - started >= 0.2
         assert call(http, url).status_code == 429
         assert call(http, url, PRESIGN).status_code == 200
-        assert stats(http, url)["throttled"] == {"presigned-url": 0, "complete": 1, "workspace": 0}
+        assert stats(http, url)["throttled"] == throttled(complete=1)
         assert command.stop() == 0

@@ -313,7 +313,7 @@ def test_missing_signature_headers_are_401(http, emulator):
 
 
 def test_unknown_route_is_a_gateway_404(http, emulator):
-    response = call(http, emulator, endpoints.ApiRequest("POST", "/api/v1/workspaces/demo/persons", b"{}"))
+    response = call(http, emulator, endpoints.ApiRequest("POST", "/api/v1/workspaces/demo/assets", b"{}"))
     assert response.status_code == 404
     assert response.json() == {"error": {"errorCode": "300", "message": "Not Found Exception"}}
     with pytest.raises(MediaIntelligenceApiError) as info:
