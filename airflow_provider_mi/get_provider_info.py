@@ -43,7 +43,7 @@ def get_provider_info() -> dict[str, Any]:
         ]
         for kind, names in (
             ("hooks", ["media_intelligence"]),
-            ("operators", ["person_thumbnail", "bulk_upload"]),
+            ("operators", ["person_thumbnail", "bulk_upload", "persons"]),
             ("sensors", ["person_thumbnail"]),
             ("triggers", ["person_thumbnail"]),
         )

@@ -17,6 +17,9 @@ from airflow_provider_mi.operators.person_thumbnail import (
     MediaIntelligenceCompletePersonThumbnailUploadOperator,
     MediaIntelligenceUploadPersonThumbnailOperator,
 )
+from airflow_provider_mi.operators.persons import (
+    MediaIntelligenceRegisterPersonOperator as RegisterPersonOperator,
+)
 from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "e2e-workspace"
@@ -124,3 +127,24 @@ with dag("mi_e2e_bulk_rejected"):
         retries=2,
         retry_delay=timedelta(seconds=0),
     )
+
+with dag("mi_e2e_register"):
+    uploads = {
+        name: MediaIntelligenceUploadPersonThumbnailOperator(
+            task_id=f"upload_{name}", workspace_name=WORKSPACE, file_path=f"{{{{ dag_run.conf['{name}'] }}}}"
+        )
+        for name in ("ada_0", "ada_1", "bob_0")
+    }
+
+    def register(task_id: str, upload: str, name: str, **kwargs) -> RegisterPersonOperator:
+        key = f"{{{{ ti.xcom_pull(task_ids='upload_{upload}')['thumbnailKey'] }}}}"
+        return RegisterPersonOperator(
+            task_id=task_id, workspace_name=WORKSPACE, thumbnail_keys=[key], name=name, **kwargs
+        )
+
+    created = register("register_new", "ada_0", "Ada")
+    attached = register("register_known_face", "ada_1", "Ada again")
+    refused = register(
+        "register_taken_name", "bob_0", "Ada", on_match="fail", retries=2, retry_delay=timedelta(seconds=0)
+    )
+    list(uploads.values()) >> created >> attached >> refused
