@@ -9,6 +9,7 @@ parameter, validated and percent-encoded), the rate limit it counts against and 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -114,6 +115,11 @@ def _query(params: Mapping[str, Any]) -> str:
     return urlencode(pairs, quote_via=quote)
 
 
+@functools.cache
+def _parameters(path: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(path) if name)
+
+
 @dataclass(frozen=True)
 class Endpoint(Generic[T]):
     """
@@ -135,7 +141,7 @@ class Endpoint(Generic[T]):
     @property
     def parameters(self) -> tuple[str, ...]:
         """The names of the path parameters, in order."""
-        return tuple(name for _, name, _, _ in string.Formatter().parse(self.path) if name)
+        return _parameters(self.path)
 
     def request(
         self,

@@ -9,7 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadOutcome
+from airflow_provider_mi.core.endpoints import ApiRequest, complete_upload_request
+from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadCompletion, UploadOutcome
 from airflow_provider_mi.core.polling import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     ErrorStreak,
@@ -73,6 +74,7 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
         self.max_wait = None if max_wait is None else validate_poke_interval(max_wait, "max_wait")
         self._errors = ErrorStreak(self.max_consecutive_errors, consecutive_errors)
         self._last_status = "not checked yet by the trigger"
+        self._request: ApiRequest[UploadCompletion] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the plain keyword arguments (no secret) to rebuild the trigger."""
@@ -135,7 +137,11 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
         """Check once: return the event if the wait is over, ``None`` to keep waiting."""
         previous = self._last_status
         try:
-            completion = await hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
+            if self._request is None:  # thousands of triggers poll: build (and check) it once
+                settings = await hook.get_settings()
+                workspace = settings.resolve_workspace(self.workspace_name, self.mi_conn_id)
+                self._request = complete_upload_request(workspace, self.thumbnail_key)
+            completion = await hook.call(self._request)
         except MediaIntelligenceError as err:
             failure = err if not err.retryable else self._errors.failed(err)
             if failure is not None:
