@@ -68,24 +68,22 @@ def validate_ids(values: Any, field: str, *, maximum: int | None = None) -> list
     return ids
 
 
+def _bounded_text(value: Any, field: str, example: str, maximum: int, what: str) -> str:
+    """Return non-blank text of at most ``maximum`` characters, else raise naming ``what`` it is."""
+    text = require_text(field, value, example)
+    if len(text) > maximum:
+        raise InvalidParameterError(f"{field} is {len(text)} characters long; {what} has at most {maximum}.")
+    return text
+
+
 def validate_person_name(value: Any, field: str = "name") -> str:
     """Return a person's name: 1 to 50 characters, not blank (names are unique in a workspace)."""
-    name = require_text(field, value, "Hong Gildong")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidParameterError(
-            f"{field} is {len(name)} characters long; a person's name has at most {MAX_NAME_LENGTH}."
-        )
-    return name
+    return _bounded_text(value, field, "Hong Gildong", MAX_NAME_LENGTH, "a person's name")
 
 
 def validate_description(value: Any, field: str = "description") -> str:
     """Return a description: 1 to 700 characters."""
-    text = require_text(field, value, "Host of the morning show")
-    if len(text) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidParameterError(
-            f"{field} is {len(text)} characters long; use at most {MAX_DESCRIPTION_LENGTH}."
-        )
-    return text
+    return _bounded_text(value, field, "Host of the morning show", MAX_DESCRIPTION_LENGTH, "a description")
 
 
 def thumbnails_body(keys: Any, primary: Any = None, *, field: str = "thumbnail_keys") -> list[dict[str, Any]]:
@@ -144,12 +142,7 @@ def validate_name_filter(value: Any, field: str = "name") -> str:
 
 def validate_tag_name(value: Any, field: str = "name") -> str:
     """Return a tag's name: 1 to 30 characters (names are unique in a workspace)."""
-    name = require_text(field, value, "anchor")
-    if len(name) > MAX_TAG_NAME_LENGTH:
-        raise InvalidParameterError(
-            f"{field} is {len(name)} characters long; a tag's name has at most {MAX_TAG_NAME_LENGTH}."
-        )
-    return name
+    return _bounded_text(value, field, "anchor", MAX_TAG_NAME_LENGTH, "a tag's name")
 
 
 def validate_merge(target: Any, merged: Sequence[Any]) -> tuple[str, list[str]]:
