@@ -123,9 +123,9 @@ def search_persons(
     if name is not None:
         body["name"] = rules.validate_name_filter(name)
     if person_ids is not None:
-        body["personIds"] = [rules.id_value(value) for value in rules.validate_ids(person_ids, "person_ids")]
+        body["personIds"] = rules.id_values(person_ids, "person_ids")
     if tag_ids is not None:
-        body["tagIds"] = [rules.id_value(value) for value in rules.validate_ids(tag_ids, "tag_ids")]
+        body["tagIds"] = rules.id_values(tag_ids, "tag_ids")
     choices = {
         "nameType": _choice(name_type, "name_type", NAME_TYPES),
         "sortColumn": _choice(sort_column, "sort_column", SORT_COLUMNS),
@@ -165,8 +165,7 @@ def remove_thumbnails(
     workspace_name: str, person_id: str | int, thumbnail_ids: Sequence[str | int]
 ) -> ApiRequest[tuple[PersonThumbnail, ...]]:
     """``POST .../persons/{person_id}/person-thumbnail/remove``: a person keeps at least one thumbnail."""
-    ids = rules.validate_ids(thumbnail_ids, "thumbnail_ids", maximum=rules.MAX_THUMBNAILS)
-    body = {"thumbnailIds": [rules.id_value(value) for value in ids]}
+    body = {"thumbnailIds": rules.id_values(thumbnail_ids, "thumbnail_ids", maximum=rules.MAX_THUMBNAILS)}
     return api.REMOVE_THUMBNAILS.request(body, workspace_name=workspace_name, person_id=person_id)
 
 
@@ -227,7 +226,7 @@ def add_tags(
     workspace_name: str, person_id: str | int, tag_ids: Sequence[str | int]
 ) -> ApiRequest[tuple[PersonTag, ...]]:
     """``POST .../persons/{person_id}/person-tags``."""
-    body = {"tagIds": [rules.id_value(value) for value in rules.validate_ids(tag_ids, "tag_ids")]}
+    body = {"tagIds": rules.id_values(tag_ids, "tag_ids")}
     return api.ADD_TAGS.request(body, workspace_name=workspace_name, person_id=person_id)
 
 
@@ -235,5 +234,5 @@ def remove_tags(
     workspace_name: str, person_id: str | int, tag_ids: Sequence[str | int]
 ) -> ApiRequest[tuple[PersonTag, ...]]:
     """``POST .../persons/{person_id}/person-tags/remove``."""
-    body = {"tagIds": [rules.id_value(value) for value in rules.validate_ids(tag_ids, "tag_ids")]}
+    body = {"tagIds": rules.id_values(tag_ids, "tag_ids")}
     return api.REMOVE_TAGS.request(body, workspace_name=workspace_name, person_id=person_id)

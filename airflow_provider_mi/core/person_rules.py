@@ -76,6 +76,11 @@ def _bounded_text(value: Any, field: str, example: str, maximum: int, what: str)
     return text
 
 
+def id_values(values: Any, field: str, *, maximum: int | None = None) -> list[int | str]:
+    """Return :func:`validate_ids`' ids as the API takes them in a body (numbers where they are)."""
+    return [id_value(identifier) for identifier in validate_ids(values, field, maximum=maximum)]
+
+
 def validate_person_name(value: Any, field: str = "name") -> str:
     """Return a person's name: 1 to 50 characters, not blank (names are unique in a workspace)."""
     return _bounded_text(value, field, "Hong Gildong", MAX_NAME_LENGTH, "a person's name")
