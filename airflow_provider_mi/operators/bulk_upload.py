@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -17,12 +15,14 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
+from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceAuthenticationError,
     MediaIntelligenceError,
 )
+from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 from airflow_provider_mi.operators.base import (
     MediaIntelligenceBaseOperator,
     failing_without_retries_on_bad_input,
@@ -94,42 +94,70 @@ def find_images(sources: str | Iterable[str]) -> list[Path]:
     return sorted(found)
 
 
-def validate_report_path(value: Any) -> Path | None:
+def validate_output_path(value: Any, field: str = "report_path") -> Path | None:
     """
-    Return where the JSON report goes, or ``None``; its folder must exist and be writable.
+    Return where a JSON file the operator writes goes, or ``None``; its folder must exist and be writable.
 
-    :param value: a local file path, or ``None`` for no report file.
+    :param value: a local file path, or ``None`` for no file.
+    :param field: the parameter's name, for the error.
     """
     if value is None:
         return None
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise InvalidParameterError(
-            f"report_path is {value!r}; give a file path such as '/data/reports/upload.json', or None."
+            f"{field} is {value!r}; give a file path such as '/data/reports/upload.json', or None."
         )
     path = Path(value).expanduser()
     if path.is_dir():
         raise InvalidParameterError(
-            f"report_path {str(path)!r} is a folder; name a file in it, e.g. report.json."
+            f"{field} {str(path)!r} is a folder; name a file in it, e.g. report.json."
         )
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
         raise InvalidParameterError(
-            f"report_path {str(path)!r} cannot be written: its folder does not exist or is not writable "
+            f"{field} {str(path)!r} cannot be written: its folder does not exist or is not writable "
             "on the worker. Create the folder, or choose another path."
         )
     return path
 
 
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` to ``path`` whole or not at all (a reader never sees half a report)."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
-        json.dump(payload, handle, indent=1)
-    os.replace(handle.name, path)
-
-
-def _whole_number(name: str, value: Any, *, minimum: int) -> int:
+def validate_whole_number(name: str, value: Any, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidParameterError(f"{name} is {value!r}; it must be a whole number of {minimum} or more.")
     return value
+
+
+def share_session_between_threads(hook: MediaIntelligenceHook, pool_size: int) -> None:
+    """Open the hook's session now, with a connection pool as large as the thread pool using it."""
+    from requests.adapters import HTTPAdapter
+
+    for prefix in ("https://", "http://"):
+        hook.session.mount(prefix, HTTPAdapter(pool_maxsize=pool_size))
+
+
+def upload_file(hook: MediaIntelligenceHook, path: Path, workspace: str, stop: threading.Event) -> FileUpload:
+    """
+    Upload one file and say what became of it. Whatever goes wrong is the file's failure, except
+    rejected credentials: they set ``stop`` (the files after it are not sent) and are raised.
+    """
+    if stop.is_set():
+        return FileUpload(str(path), UploadOutcome.FAILED, upload_message="not sent: credentials rejected")
+    try:
+        completion = hook.upload_person_thumbnail(workspace, path.name, path.read_bytes())
+    except OSError as err:
+        return FileUpload(str(path), UploadOutcome.FAILED, upload_message=f"cannot be read: {err.strerror}")
+    except MediaIntelligenceAuthenticationError:
+        stop.set()
+        raise
+    except MediaIntelligenceError as err:
+        return FileUpload(str(path), UploadOutcome.FAILED, upload_message=str(err))
+    except Exception as err:  # one file's surprise (e.g. an image parser's bug) is that file's failure
+        hook.log.warning("Unexpected error uploading %s", path, exc_info=True)
+        return FileUpload(
+            str(path), UploadOutcome.FAILED, upload_message=f"unexpected error: {type(err).__name__}: {err}"
+        )
+    return FileUpload(
+        str(path), completion.outcome(), completion.thumbnail_key, completion.raw_status, completion.reason
+    )
 
 
 class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseOperator):
@@ -179,8 +207,8 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     ) -> None:
         super().__init__(**kwargs)
         self.sources = sources
-        self.max_concurrency = _whole_number("max_concurrency", max_concurrency, minimum=1)
-        self.max_failed_files = _whole_number("max_failed_files", max_failed_files, minimum=0)
+        self.max_concurrency = validate_whole_number("max_concurrency", max_concurrency, minimum=1)
+        self.max_failed_files = validate_whole_number("max_failed_files", max_failed_files, minimum=0)
         self.progress_interval = progress_interval
         self.report_path = report_path
 
@@ -193,7 +221,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
                     f"sources {self.sources!r} matched no file. Give a folder of jpg, png or webp images, "
                     "a glob pattern such as '/data/faces/*.jpg', or a list of file paths."
                 )
-            report_path = validate_report_path(self.report_path)
+            report_path = validate_output_path(self.report_path)
             workspace = self.hook.workspace(self.workspace_name)  # validated once, before any request
         self.log.info(
             "Uploading %d files to workspace %s, %d at a time", len(files), workspace, self.max_concurrency
@@ -244,20 +272,20 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
             )
         if report_path is not None:
             entries = [result.to_dict() for result in results]
-            _write_json(report_path, {"workspace": workspace, "counts": dict(counts), "files": entries})
+            write_json(report_path, {"workspace": workspace, "counts": dict(counts), "files": entries})
             self.log.info("Wrote the report of %d files to %s", len(results), report_path)
 
     def _upload_all(
         self, files: list[Path], workspace: str
     ) -> tuple[list[FileUpload], MediaIntelligenceAuthenticationError | None]:
         """Upload every file; return the results and the rejection that stopped the batch, if any."""
-        self._share_session_between_threads()
+        share_session_between_threads(self.hook, self.max_concurrency)
         stop = threading.Event()  # set by the first upload whose credentials are rejected
         rejected: MediaIntelligenceAuthenticationError | None = None
         results: dict[Path, FileUpload] = {}
         last_report = time.monotonic()
         with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-bulk-upload") as pool:
-            futures = {pool.submit(self._upload_one, path, workspace, stop): path for path in files}
+            futures = {pool.submit(upload_file, self.hook, path, workspace, stop): path for path in files}
             try:
                 for future in as_completed(futures):
                     path = futures[future]
@@ -277,43 +305,3 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     def _log_progress(self, results: dict[Path, FileUpload], total: int) -> None:
         failed = sum(result.state is UploadOutcome.FAILED for result in results.values())
         self.log.info("Progress: %d done (%d failed), %d left", len(results), failed, total - len(results))
-
-    def _share_session_between_threads(self) -> None:
-        """Open the hook's session now, with a connection pool as large as the thread pool."""
-        from requests.adapters import HTTPAdapter
-
-        session = self.hook.session
-        for prefix in ("https://", "http://"):
-            session.mount(prefix, HTTPAdapter(pool_maxsize=self.max_concurrency))
-
-    def _upload_one(self, path: Path, workspace: str, stop: threading.Event) -> FileUpload:
-        """Upload one file and say what became of it; only rejected credentials stop the batch."""
-        if stop.is_set():
-            return FileUpload(
-                str(path), UploadOutcome.FAILED, upload_message="not sent: credentials rejected"
-            )
-        try:
-            completion = self.hook.upload_person_thumbnail(workspace, path.name, path.read_bytes())
-        except OSError as err:
-            return FileUpload(
-                str(path), UploadOutcome.FAILED, upload_message=f"cannot be read: {err.strerror}"
-            )
-        except MediaIntelligenceAuthenticationError:
-            stop.set()
-            raise
-        except MediaIntelligenceError as err:
-            return FileUpload(str(path), UploadOutcome.FAILED, upload_message=str(err))
-        except Exception as err:  # one file's surprise (e.g. an image parser's bug) is that file's failure
-            self.log.warning("Unexpected error uploading %s", path, exc_info=True)
-            return FileUpload(
-                str(path),
-                UploadOutcome.FAILED,
-                upload_message=f"unexpected error: {type(err).__name__}: {err}",
-            )
-        return FileUpload(
-            str(path),
-            completion.outcome(),
-            completion.thumbnail_key,
-            completion.raw_status,
-            completion.reason,
-        )

@@ -1,0 +1,43 @@
+"""
+Faces folder -> persons: keep a workspace's persons in line with a folder of photos.
+
+The folder holds one sub-folder per person, named after the person (``faces/Kim Jiho/1.jpg``).
+The sync uploads the new photos, registers each new person (found first by name and by face, so
+none is registered twice) or adds the new photos to the person, and remembers in a manifest which
+file became which thumbnail of which person: run it again and nothing is sent but one listing.
+Point ``manifest_path`` at a place every worker sees. The sample set's "people" are drawn for the
+emulator's stand-in for face matching, which matches them to each other and not to the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from airflow.providers.common.compat.sdk import DAG
+
+from airflow_provider_mi.operators.person_sync import MediaIntelligenceSyncPersonsOperator
+
+SAMPLE_FACES = Path(__file__).parent / "assets" / "faces"
+
+with DAG(
+    dag_id="example_mi_sync_persons",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={
+        "workspace": "demo-workspace",
+        "faces": str(SAMPLE_FACES),
+        "manifest_path": "/tmp/mi-example-faces-manifest.json",
+        "report_path": "/tmp/mi-example-faces-report.json",
+    },
+    tags=["example", "ncp-media-intelligence"],
+) as dag:
+    MediaIntelligenceSyncPersonsOperator(
+        task_id="sync_faces",
+        workspace_name="{{ params.workspace }}",
+        source="{{ params.faces }}",
+        manifest_path="{{ params.manifest_path }}",
+        report_path="{{ params.report_path }}",
+        progress_interval=1,
+    )
