@@ -250,7 +250,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
 
     def _sync(self, plans: list[PersonPlan], workspace: str) -> list[PersonOutcome]:
         """Upload in the background, and register person after person as their photos complete."""
-        share_session_between_threads(self.hook, self.max_concurrency)
+        share_session_between_threads(self.hook, self.max_concurrency + 1)  # and this thread
         self._stop = stop = threading.Event()
         self._last_save = time.monotonic()
         outcomes: list[PersonOutcome] = []

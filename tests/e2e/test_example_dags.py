@@ -22,9 +22,12 @@ def late_emulator():
 
 
 BULK = "example_mi_bulk_upload"  # run by its own test below, which checks more of it
+SYNC = "example_mi_sync_persons"  # run twice by tests/e2e/test_sync_dags.py
 
 
-@pytest.mark.parametrize("dag_id", sorted({path.stem for path in EXAMPLES.glob("example_*.py")} - {BULK}))
+@pytest.mark.parametrize(
+    "dag_id", sorted({path.stem for path in EXAMPLES.glob("example_*.py")} - {BULK, SYNC})
+)
 def test_example_dag_succeeds(airflow_home, late_emulator, dag_id):
     result = run_dag(EXAMPLES, dag_id, late_emulator.airflow_env())
     assert result.succeeded, result.output[-6000:]

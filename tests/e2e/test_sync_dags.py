@@ -1,0 +1,91 @@
+"""The person sync through real Airflow: the example twice, and a run killed halfway then resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from airflow_cli import run_dag
+from airflow_provider_mi.emulator import MediaIntelligenceEmulator, faults
+from airflow_provider_mi.emulator.faces import face_image
+from helpers import return_values
+
+EXAMPLES = Path(__file__).parents[2] / "example_dags"
+DAGS = Path(__file__).parent / "dags"
+SAMPLE = EXAMPLES / "assets" / "faces"
+PEOPLE = 12
+
+
+def test_the_example_registers_the_sample_set_and_a_second_run_writes_nothing(airflow_home, tmp_path):
+    conf = {"manifest_path": str(tmp_path / "manifest.json"), "report_path": str(tmp_path / "report.json")}
+    with MediaIntelligenceEmulator() as emulator:
+        first = run_dag(EXAMPLES, "example_mi_sync_persons", emulator.airflow_env(), conf=conf)
+        assert first.succeeded, first.output[-6000:]
+        registered = {
+            person.name: len(person.thumbnails) for person in emulator.state.persons("demo-workspace")
+        }
+        assert registered == {
+            folder.name: len(list(folder.glob("*.jpg"))) for folder in SAMPLE.iterdir() if folder.is_dir()
+        }
+        before = len(emulator.state.requests)
+        second = run_dag(EXAMPLES, "example_mi_sync_persons", emulator.airflow_env(), conf=conf)
+        assert second.succeeded, second.output[-6000:]
+        assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons"]
+    summary = return_values(airflow_home, "example_mi_sync_persons")["sync_faces"]
+    assert (summary["persons"], summary["unchanged"], summary["changed"]) == (3, 3, {})
+
+
+@pytest.fixture
+def faces(tmp_path: Path) -> Path:
+    for number in range(PEOPLE):
+        folder = tmp_path / "faces" / f"Person {number:02d}"
+        folder.mkdir(parents=True)
+        for variant in range(2):
+            (folder / f"{variant}.jpg").write_bytes(face_image(200 + number, variant))
+    return tmp_path / "faces"
+
+
+def test_a_sync_killed_halfway_resumes_without_duplicates_through_429s(airflow_home, faces, tmp_path):
+    conf = {
+        "faces": str(faces),
+        "manifest": str(tmp_path / "manifest.json"),
+        "report": str(tmp_path / "report.json"),
+    }
+    with MediaIntelligenceEmulator(latency_seconds=0.1) as emulator:
+        env = {**os.environ, **emulator.airflow_env(), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS)}
+        command = [sys.executable, "-m", "airflow", "dags", "test", "mi_e2e_sync", "-c", json.dumps(conf)]
+        with subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        ) as process:
+            deadline = time.monotonic() + 120
+            while len(emulator.state.requests_to("create-person")) < 3 and process.poll() is None:
+                assert time.monotonic() < deadline, "the sync never got to its third person"
+                time.sleep(0.05)
+            os.killpg(process.pid, signal.SIGKILL)  # no clean-up: as a worker's machine dying
+        killed_at = len(emulator.state.requests_to("create-person"))
+        assert killed_at < PEOPLE, "the run finished before it could be stopped"
+        # The person endpoints now throttle: the resumed run waits as Retry-After says.
+        emulator.state.inject("compare", faults.http_error(429, "1"), faults.http_error(429, "1"))
+        emulator.state.inject("create-person", faults.http_error(429, "1"))
+        resumed = run_dag(DAGS, "mi_e2e_sync", emulator.airflow_env(), conf=conf)
+        assert resumed.succeeded, resumed.output[-6000:]
+        persons = emulator.state.persons("e2e-sync")
+        assert sorted(person.name for person in persons) == [f"Person {n:02d}" for n in range(PEOPLE)]
+        assert {len(person.thumbnails) for person in persons} == {2}
+        creates = Counter(entry.status for entry in emulator.state.requests_to("create-person"))
+        assert creates[200] == PEOPLE, f"each person created once: {creates}"
+        assert creates[429] == 1
+        before = len(emulator.state.requests)
+        again = run_dag(DAGS, "mi_e2e_sync", emulator.airflow_env(), conf=conf)
+        assert again.succeeded, again.output[-6000:]
+        assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons"]
+    summary = return_values(airflow_home, "mi_e2e_sync")["sync"]
+    assert summary["unchanged"] == PEOPLE
