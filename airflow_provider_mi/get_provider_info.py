@@ -43,7 +43,7 @@ def get_provider_info() -> dict[str, Any]:
         ]
         for kind, names in (
             ("hooks", ["media_intelligence"]),
-            ("operators", ["person_thumbnail", "bulk_upload", "persons"]),
+            ("operators", ["person_thumbnail", "bulk_upload", "persons", "person_sync"]),
             ("sensors", ["person_thumbnail"]),
             ("triggers", ["person_thumbnail"]),
         )
@@ -51,7 +51,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-mi",
         "name": INTEGRATION,
-        "description": "Person thumbnail uploads to the NAVER Cloud Platform Media Intelligence API.",
+        "description": "Persons and their thumbnails in NAVER Cloud Platform Media Intelligence workspaces.",
         "versions": [__version__],
         "integrations": [
             {

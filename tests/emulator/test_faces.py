@@ -83,3 +83,17 @@ def test_pictures_are_stable_valid_thumbnails():
         assert opened(data).size == (size, size)
     with pytest.raises(ValueError, match="size must be a positive number of pixels"):
         face_image(1, size=0)
+
+
+def test_the_shipped_sample_set_matches_within_each_person_and_not_across():
+    from pathlib import Path
+
+    from airflow_provider_mi.emulator.likeness import face_hash, likeness
+
+    root = Path(__file__).parents[2] / "example_dags" / "assets" / "faces"
+    hashes = {path: face_hash(path.read_bytes()) for path in root.glob("*/*.jpg")}
+    assert len({path.parent for path in hashes}) == 3 and len(hashes) >= 6
+    for first, first_hash in hashes.items():
+        for second, second_hash in hashes.items():
+            score = likeness(first_hash, second_hash)
+            assert score >= 90 if first.parent == second.parent else score < 80, (first, second, score)

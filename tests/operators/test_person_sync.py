@@ -110,7 +110,7 @@ def test_on_match_fail_fails_the_person_and_the_task(faces, tmp_path, mi_emulato
     hook = MediaIntelligenceHook()
     key = hook.upload_person_thumbnail(WS, "bob.jpg", face_image(99, 0)).thumbnail_key
     hook.create_person(WS, [key], name="Bob")
-    with pytest.raises(AirflowException, match="1 of 3 persons failed.*already holds person"):
+    with pytest.raises(AirflowException, match=r"1 of 3 persons failed.*already holds person"):
         sync(faces, tmp_path / "manifest.json", on_match="fail")
     assert persons(mi_emulator) == {"Bob": 1, "Ada": 2, "Cy": 2}
 
@@ -224,7 +224,7 @@ def test_bad_values_are_refused_at_parse_time_or_before_any_request(tmp_path, mi
     with pytest.raises(AirflowFailException, match="names files that are not there"):
         sync({"Ada": [str(tmp_path / "no.jpg")]}, tmp_path / "m.json")
     write_photos(tmp_path, "Ada", 1, range(1))
-    with pytest.raises(AirflowFailException, match="manifest_path .* cannot be written"):
+    with pytest.raises(AirflowFailException, match=r"manifest_path .* cannot be written"):
         sync({"Ada": [str(tmp_path / "Ada" / "0.jpg")]}, tmp_path / "no" / "m.json")
     assert mi_emulator.state.requests == []
 
