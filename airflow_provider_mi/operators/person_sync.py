@@ -183,11 +183,11 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
         self.report_path = report_path
-        self._lock = threading.Lock()
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Plan from the folder, the manifest and the workspace, then upload and register what is new."""
         hook = self.hook
+        self._lock = threading.Lock()  # made here: an operator is deep-copied, a lock cannot be
         with failing_without_retries_on_bad_input():
             photos = read_source(self.source)
             if not photos:
