@@ -16,7 +16,7 @@ import pytest
 from airflow_cli import run_dag
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator, faults
 from airflow_provider_mi.emulator.faces import face_image
-from helpers import return_values
+from helpers import return_values, task_states, try_numbers
 
 EXAMPLES = Path(__file__).parents[2] / "example_dags"
 DAGS = Path(__file__).parent / "dags"
@@ -89,3 +89,44 @@ def test_a_sync_killed_halfway_resumes_without_duplicates_through_429s(airflow_h
         assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons"]
     summary = return_values(airflow_home, "mi_e2e_sync")["sync"]
     assert summary["unchanged"] == PEOPLE
+
+
+#: Each task of ``mi_e2e_sync_bad_input`` (tests/e2e/dags/mi_e2e_sync_dags.py), and what it must say.
+BAD_INPUT = {
+    "photo_outside_a_person": "holds photos outside a person's folder (x.jpg)",
+    "name_too_long": "a person's name has at most 50",
+    "manifest_missing": "does not exist and on_missing_manifest is 'fail'",
+    "manifest_of_another_workspace": "is the manifest of workspace 'elsewhere'",
+    "manifest_not_json": "is not JSON",
+    "manifest_folder_missing": "cannot be written: its folder does not exist",
+}
+
+
+def test_bad_input_fails_before_any_request_and_without_retries(airflow_home, tmp_path):
+    good, loose, long_name = tmp_path / "good" / "Ada", tmp_path / "loose", tmp_path / "long" / ("x" * 51)
+    for folder in (good, loose, long_name):
+        folder.mkdir(parents=True)
+    (good / "1.jpg").write_bytes(face_image(1, 0))
+    (long_name / "1.jpg").write_bytes(face_image(1, 0))
+    (loose / "x.jpg").write_bytes(face_image(1, 0))
+    (tmp_path / "other.json").write_text('{"format": 1, "workspace": "elsewhere", "persons": {}}')
+    (tmp_path / "broken.json").write_text("{")
+    conf = {
+        "good": str(good.parent),
+        "loose": str(loose),
+        "long_name": str(long_name.parent),
+        "fresh": str(tmp_path / "fresh.json"),
+        "other": str(tmp_path / "other.json"),
+        "broken": str(tmp_path / "broken.json"),
+        "nowhere": str(tmp_path / "nowhere" / "m.json"),
+    }
+    with MediaIntelligenceEmulator() as emulator:
+        result = run_dag(DAGS, "mi_e2e_sync_bad_input", emulator.airflow_env(), conf=conf)
+    assert emulator.state.requests == [], "nothing may be sent"
+    states, tries = (
+        task_states(airflow_home, "mi_e2e_sync_bad_input"),
+        try_numbers(airflow_home, "mi_e2e_sync_bad_input"),
+    )
+    for task_id, message in BAD_INPUT.items():
+        assert (states[task_id], tries[task_id]) == ("failed", 1), task_id
+        assert message in result.output, task_id
