@@ -243,7 +243,7 @@ class MediaIntelligenceAddPersonThumbnailsOperator(MediaIntelligenceBaseOperator
             workspace = hook.workspace(self.workspace_name)
         [person] = require_persons(hook, workspace, [person_id], "no thumbnail was added")
         held = {thumbnail.thumbnail_key: thumbnail for thumbnail in person.thumbnails}
-        if primary in held and not held[primary].is_primary:
+        if primary is not None and primary in held and not held[primary].is_primary:
             raise AirflowFailException(
                 f"primary_thumbnail_key {primary!r} is already a thumbnail of person {described(person)}, "
                 "but not its primary one; this operator makes only a new thumbnail primary."

@@ -10,6 +10,7 @@ import logging
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
+from airflow_provider_mi.emulator.person_routes import PersonRoutes
 from airflow_provider_mi.exceptions import InvalidParameterError
 from airflow_provider_mi.operators.persons import (
     MediaIntelligenceAddPersonThumbnailsOperator,
@@ -136,6 +137,21 @@ def test_add_refuses_to_make_a_held_thumbnail_primary(person, upload, mi_emulato
     with pytest.raises(AirflowFailException, match=r"already a thumbnail of person .* but not its primary"):
         add(ada, [held_key, upload(WS, 4, 2)], primary_thumbnail_key=held_key)
     assert writes(mi_emulator) == before
+
+
+def test_add_works_when_the_api_does_not_say_which_key_a_thumbnail_has(
+    person, upload, mi_emulator, monkeypatch
+):
+    """Older responses give a thumbnail's id, url and primary flag only."""
+    ada = person(16, 2, "Ada")
+    shape = PersonRoutes._thumbnail
+    monkeypatch.setattr(PersonRoutes, "_thumbnail", lambda self, t: {**shape(self, t), "thumbnailKey": None})
+    result = add(ada, [upload(WS, 16, 2)])
+    assert (result["action"], result["thumbnailCount"], len(result["addedThumbnailIds"])) == (
+        "attached",
+        3,
+        1,
+    )
 
 
 def test_add_beyond_100_thumbnails_fails_before_the_write(hook, mi_emulator):
