@@ -118,6 +118,15 @@ def thumbnails_body(keys: Any, primary: Any = None, *, field: str = "thumbnail_k
     return [{"thumbnailKey": key, "isPrimaryThumbnail": key == chosen} for key in unique]
 
 
+def validate_thumbnail_total(person_id: str, count: int) -> int:
+    """Return how many thumbnails a person would have after a change: at most 100."""
+    if count > MAX_THUMBNAILS:
+        raise InvalidParameterError(
+            f"person {person_id} would have {count} thumbnails; a person has at most {MAX_THUMBNAILS}."
+        )
+    return count
+
+
 def validate_in_range(value: Any, field: str, bounds: tuple[int, int]) -> int:
     """Return a whole number within ``bounds`` (both included)."""
     low, high = bounds

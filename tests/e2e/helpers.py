@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from airflow_provider_mi.emulator.faces import face_image
 
 
 def png(width: int, height: int, *, pad_to: int = 0) -> bytes:
@@ -18,6 +21,19 @@ def png(width: int, height: int, *, pad_to: int = 0) -> bytes:
     Image.new("RGB", (width, height), (90, 120, 160)).save(buffer, "PNG")
     data = buffer.getvalue()
     return data + b"\0" * max(0, pad_to - len(data))
+
+
+def face_photos(folder: Path, photos: Mapping[str, tuple[int, int]]) -> dict[str, str]:
+    """
+    Write photo ``variant`` of made-up face ``seed`` to ``folder/<name>.jpg`` for each ``name: (seed,
+    variant)``; return ``{name: path}``, a DAG run's ``conf``.
+    """
+    conf = {}
+    for name, (seed, variant) in photos.items():
+        path = folder / f"{name}.jpg"
+        path.write_bytes(face_image(seed, variant))
+        conf[name] = str(path)
+    return conf
 
 
 def _latest_run_id(db: sqlite3.Connection, dag_id: str) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_cli import run_dag
-from airflow_provider_mi.emulator.faces import face_image
-from helpers import return_values, task_states, try_numbers
+from helpers import face_photos, return_values, task_states, try_numbers
 from test_operator_dags import DAGS, WORKSPACE
 
 DAG_ID = "mi_e2e_register"
@@ -15,12 +14,8 @@ DAG_ID = "mi_e2e_register"
 @pytest.fixture(scope="module")
 def register_run(airflow_home, e2e_emulator, e2e_env, tmp_path_factory):
     """Two photos of one made-up person, one of another; run ``mi_e2e_register`` once."""
-    folder = tmp_path_factory.mktemp("faces")
-    photos = {"ada_0": face_image(21, 0), "ada_1": face_image(21, 1), "bob_0": face_image(22, 0)}
-    conf = {}
-    for name, data in photos.items():
-        (folder / f"{name}.jpg").write_bytes(data)
-        conf[name] = str(folder / f"{name}.jpg")
+    photos = {"ada_0": (21, 0), "ada_1": (21, 1), "bob_0": (22, 0)}
+    conf = face_photos(tmp_path_factory.mktemp("faces"), photos)
     result = run_dag(DAGS, DAG_ID, env=e2e_env, conf=conf)
     return result, task_states(airflow_home, DAG_ID), return_values(airflow_home, DAG_ID)
 

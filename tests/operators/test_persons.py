@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_mi.emulator import MediaIntelligenceEmulator
-from airflow_provider_mi.emulator.faces import face_image
 from airflow_provider_mi.exceptions import InvalidParameterError
-from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 from airflow_provider_mi.operators.persons import MediaIntelligenceRegisterPersonOperator
 
 WS = "register-ws"
-
-
-@pytest.fixture
-def hook(mi_emulator: MediaIntelligenceEmulator) -> Iterator[MediaIntelligenceHook]:
-    hook = MediaIntelligenceHook()
-    yield hook
-    hook.close()
-
-
-def upload(hook: MediaIntelligenceHook, person: int, variant: int) -> str:
-    return hook.upload_person_thumbnail(
-        WS, f"p{person}-{variant}.jpg", face_image(person, variant)
-    ).thumbnail_key
 
 
 def register(keys: list[str], **kwargs) -> dict:
@@ -36,8 +18,8 @@ def register(keys: list[str], **kwargs) -> dict:
     return operator.execute(context={})
 
 
-def test_a_new_face_creates_a_person(hook, mi_emulator):
-    result = register([upload(hook, 1, 0), upload(hook, 1, 1)], name="Hong")
+def test_a_new_face_creates_a_person(upload, mi_emulator):
+    result = register([upload(WS, 1, 0), upload(WS, 1, 1)], name="Hong")
     assert (result["action"], result["created"], result["matched"], result["score"]) == (
         "created",
         True,
@@ -48,17 +30,17 @@ def test_a_new_face_creates_a_person(hook, mi_emulator):
     assert str(person.person_id) == result["personId"]
 
 
-def test_a_known_face_attaches_instead_of_duplicating(hook, mi_emulator):
-    first = register([upload(hook, 2, 0)], name="Kim")
-    again = register([upload(hook, 2, 1)], name="Kim (new photo)")
+def test_a_known_face_attaches_instead_of_duplicating(hook, upload, mi_emulator):
+    first = register([upload(WS, 2, 0)], name="Kim")
+    again = register([upload(WS, 2, 1)], name="Kim (new photo)")
     assert (again["personId"], again["action"], again["matchedBy"]) == (first["personId"], "attached", "face")
     assert again["score"] >= 90
     assert len(mi_emulator.state.persons(WS)) == 1
     assert len(hook.get_person(WS, first["personId"]).thumbnails) == 2
 
 
-def test_a_rerun_with_the_same_thumbnails_changes_nothing(hook, mi_emulator):
-    keys = [upload(hook, 3, 0)]
+def test_a_rerun_with_the_same_thumbnails_changes_nothing(upload, mi_emulator):
+    keys = [upload(WS, 3, 0)]
     first = register(keys, name="Lee")
     writes = len(mi_emulator.state.write_requests())
     again = register(keys, name="Lee")
@@ -66,9 +48,9 @@ def test_a_rerun_with_the_same_thumbnails_changes_nothing(hook, mi_emulator):
     assert len(mi_emulator.state.write_requests()) == writes, "no write request on the second run"
 
 
-def test_a_taken_name_is_found_before_the_request(hook, mi_emulator):
-    first = register([upload(hook, 4, 0)], name="Park")
-    again = register([upload(hook, 5, 0)], name="Park")  # another face, the same name
+def test_a_taken_name_is_found_before_the_request(upload, mi_emulator):
+    first = register([upload(WS, 4, 0)], name="Park")
+    again = register([upload(WS, 5, 0)], name="Park")  # another face, the same name
     assert (again["personId"], again["action"], again["matchedBy"]) == (first["personId"], "attached", "name")
 
 
@@ -76,18 +58,18 @@ def test_a_taken_name_is_found_before_the_request(hook, mi_emulator):
     ("on_match", "message"), [("fail", "on_match='fail'"), ("create", "the name is taken")]
 )
 def test_on_match_fail_or_a_taken_name_with_create_fails_without_retries(
-    hook, mi_emulator, on_match, message
+    upload, mi_emulator, on_match, message
 ):
-    register([upload(hook, 6, 0)], name="Choi")
+    register([upload(WS, 6, 0)], name="Choi")
     writes = len(mi_emulator.state.write_requests())
     with pytest.raises(AirflowFailException, match=message):
-        register([upload(hook, 6, 1)], name="Choi", on_match=on_match)
+        register([upload(WS, 6, 1)], name="Choi", on_match=on_match)
     assert len(mi_emulator.state.write_requests()) == writes
 
 
-def test_on_match_create_registers_a_second_person_for_a_known_face(hook, mi_emulator):
-    register([upload(hook, 7, 0)], name="Jung")
-    second = register([upload(hook, 7, 1)], name="Jung Jr", on_match="create")
+def test_on_match_create_registers_a_second_person_for_a_known_face(upload, mi_emulator):
+    register([upload(WS, 7, 0)], name="Jung")
+    second = register([upload(WS, 7, 1)], name="Jung Jr", on_match="create")
     assert second["action"] == "created"
     assert len(mi_emulator.state.persons(WS)) == 2
 

@@ -18,6 +18,12 @@ from airflow_provider_mi.operators.person_thumbnail import (
     MediaIntelligenceUploadPersonThumbnailOperator,
 )
 from airflow_provider_mi.operators.persons import (
+    MediaIntelligenceAddPersonThumbnailsOperator,
+    MediaIntelligenceDeletePersonOperator,
+    MediaIntelligenceMergePersonsOperator,
+    MediaIntelligenceRemovePersonThumbnailsOperator,
+)
+from airflow_provider_mi.operators.persons import (
     MediaIntelligenceRegisterPersonOperator as RegisterPersonOperator,
 )
 from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
@@ -148,3 +154,65 @@ with dag("mi_e2e_register"):
         "register_taken_name", "bob_0", "Ada", on_match="fail", retries=2, retry_delay=timedelta(seconds=0)
     )
     list(uploads.values()) >> created >> attached >> refused
+
+with dag("mi_e2e_person_changes"):
+    # One chain, the person ids passed by XCom templates; merge_into_itself is refused on its own.
+    def xcom(task_id: str, field: str) -> str:
+        return f"{{{{ ti.xcom_pull(task_ids='{task_id}')['{field}'] }}}}"
+
+    change_uploads = [
+        MediaIntelligenceUploadPersonThumbnailOperator(
+            task_id=f"upload_{name}", workspace_name=WORKSPACE, file_path=f"{{{{ dag_run.conf['{name}'] }}}}"
+        )
+        for name in ("ada_0", "ada_1", "ada_2", "bob_0")
+    ]
+    ada, bob = xcom("register_ada", "personId"), xcom("register_bob", "personId")
+    register_ada = RegisterPersonOperator(
+        task_id="register_ada",
+        workspace_name=WORKSPACE,
+        thumbnail_keys=[xcom("upload_ada_0", "thumbnailKey")],
+        name="Ada",
+    )
+    register_bob = RegisterPersonOperator(
+        task_id="register_bob",
+        workspace_name=WORKSPACE,
+        thumbnail_keys=[xcom("upload_bob_0", "thumbnailKey")],
+        name="Bob",
+    )
+    add_thumbnails = MediaIntelligenceAddPersonThumbnailsOperator(
+        task_id="add_thumbnails",
+        workspace_name=WORKSPACE,
+        person_id=ada,
+        thumbnail_keys=[xcom("upload_ada_1", "thumbnailKey"), xcom("upload_ada_2", "thumbnailKey")],
+    )
+    remove_one = MediaIntelligenceRemovePersonThumbnailsOperator(
+        task_id="remove_one",
+        workspace_name=WORKSPACE,
+        person_id=ada,
+        thumbnail_ids=["{{ ti.xcom_pull(task_ids='add_thumbnails')['addedThumbnailIds'][0] }}"],
+    )
+    merge_dry_run = MediaIntelligenceMergePersonsOperator(
+        task_id="merge_dry_run",
+        workspace_name=WORKSPACE,
+        person_id=ada,
+        merged_person_ids=[bob],
+        dry_run=True,
+    )
+    merge = MediaIntelligenceMergePersonsOperator(
+        task_id="merge", workspace_name=WORKSPACE, person_id=ada, merged_person_ids=[bob]
+    )
+    merge_into_itself = MediaIntelligenceMergePersonsOperator(
+        task_id="merge_into_itself",
+        workspace_name=WORKSPACE,
+        person_id=ada,
+        merged_person_ids=[bob, ada],
+        retries=2,
+        retry_delay=timedelta(seconds=0),
+    )
+    delete = MediaIntelligenceDeletePersonOperator(task_id="delete", workspace_name=WORKSPACE, person_id=ada)
+    delete_again = MediaIntelligenceDeletePersonOperator(
+        task_id="delete_again", workspace_name=WORKSPACE, person_id=ada, missing_ok=True
+    )
+    change_uploads >> register_ada >> register_bob >> add_thumbnails >> remove_one >> merge_dry_run
+    merge_dry_run >> merge >> delete >> delete_again
+    register_bob >> merge_into_itself
