@@ -91,10 +91,10 @@ def test_a_changed_photo_counts_as_new(faces, tmp_path, mi_emulator):
     assert result["changed"] == {"Cy": result["changed"]["Cy"]} and persons(mi_emulator)["Cy"] == 3
 
 
-def test_persons_already_in_the_workspace_are_found_by_name_and_by_face(faces, tmp_path, mi_emulator):
-    hook = MediaIntelligenceHook()
-    ada_key = hook.upload_person_thumbnail(WS, "ada.jpg", face_image(PEOPLE["Ada"], 7)).thumbnail_key
-    bob_key = hook.upload_person_thumbnail(WS, "bob.jpg", face_image(99, 0)).thumbnail_key
+def test_persons_already_in_the_workspace_are_found_by_name_and_by_face(
+    faces, tmp_path, mi_emulator, hook, upload
+):
+    ada_key, bob_key = upload(WS, PEOPLE["Ada"], 7), upload(WS, 99, 0)
     hook.create_person(WS, [ada_key], name="Ada Lovelace")  # the same face, another name
     hook.create_person(WS, [bob_key], name="Bob")  # the same name, another face
     report = tmp_path / "report.json"
@@ -106,10 +106,8 @@ def test_persons_already_in_the_workspace_are_found_by_name_and_by_face(faces, t
     assert entries["Bob"]["matchedBy"] == "name"
 
 
-def test_on_match_fail_fails_the_person_and_the_task(faces, tmp_path, mi_emulator):
-    hook = MediaIntelligenceHook()
-    key = hook.upload_person_thumbnail(WS, "bob.jpg", face_image(99, 0)).thumbnail_key
-    hook.create_person(WS, [key], name="Bob")
+def test_on_match_fail_fails_the_person_and_the_task(faces, tmp_path, mi_emulator, hook, upload):
+    hook.create_person(WS, [upload(WS, 99, 0)], name="Bob")
     with pytest.raises(AirflowException, match=r"1 of 3 persons failed.*already holds person"):
         sync(faces, tmp_path / "manifest.json", on_match="fail")
     assert persons(mi_emulator) == {"Bob": 1, "Ada": 2, "Cy": 2}
