@@ -43,7 +43,7 @@ from airflow_provider_mi.exceptions import (
     MediaIntelligenceUploadError,
 )
 from airflow_provider_mi.get_provider_info import UI_FIELD_BEHAVIOUR
-from airflow_provider_mi.hooks.persons import PersonsMixin
+from airflow_provider_mi.hooks.persons import AsyncPersonsMixin, PersonsMixin
 
 if TYPE_CHECKING:
     import aiohttp
@@ -437,11 +437,12 @@ class _Lease:
 _shared_async_hooks: dict[tuple[asyncio.AbstractEventLoop, str], _Lease] = {}
 
 
-class MediaIntelligenceAsyncHook(BaseHook):
+class MediaIntelligenceAsyncHook(AsyncPersonsMixin, BaseHook):
     """
     Asynchronous client of the Media Intelligence API, for triggers.
 
-    It signs, parses and retries with the same core as :class:`MediaIntelligenceHook`; it reads
+    It signs, parses and retries with the same core as :class:`MediaIntelligenceHook`, and has
+    the same person methods (awaitable; the listings async iterators); it reads
     the connection once and keeps one ``aiohttp`` session for all its calls. Call :meth:`close`
     when done, or borrow the hook that every trigger of the event loop shares for a connection
     with :meth:`shared`.

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
 
-from airflow_provider_mi.exceptions import InvalidParameterError
+from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceApiError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 
 
@@ -22,6 +22,20 @@ def failing_without_retries_on_bad_input() -> Iterator[None]:
     try:
         yield
     except InvalidParameterError as err:
+        raise AirflowFailException(str(err)) from err
+
+
+@contextmanager
+def failing_without_retries_on_refusal() -> Iterator[None]:
+    """
+    Turn the API's HTTP 400 (it refused the request's values, e.g. an expired thumbnail key or a
+    taken name) into a failure that skips the task's retries: the same request is refused again.
+    """
+    try:
+        yield
+    except MediaIntelligenceApiError as err:
+        if err.status != 400:
+            raise
         raise AirflowFailException(str(err)) from err
 
 

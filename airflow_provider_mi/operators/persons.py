@@ -17,6 +17,7 @@ from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 from airflow_provider_mi.operators.base import (
     MediaIntelligenceBaseOperator,
     failing_without_retries_on_bad_input,
+    failing_without_retries_on_refusal,
 )
 
 #: What to do when the workspace already holds the person (a face match, or the name taken).
@@ -55,7 +56,9 @@ class MediaIntelligenceRegisterPersonOperator(MediaIntelligenceBaseOperator):
     without retries naming the person, ``create`` registers a new person all the same (a name
     already taken still fails: names are unique in a workspace). Returns
     ``{"personId", "action": "created" | "attached" | "unchanged", "created", "matched",
-    "matchedBy": "face" | "name" | None, "score"}``.
+    "matchedBy": "face" | "name" | None, "score"}``. Bad values fail before any request, and the
+    API's refusals (HTTP 400, e.g. an expired thumbnail key), without the task's retries: running
+    again with the same values cannot help.
 
     :param thumbnail_keys: keys of completed uploads, the first the primary thumbnail. (templated)
     :param name: the person's name, 1 to 50 characters; ``None`` registers an anonymous person.
@@ -93,7 +96,10 @@ class MediaIntelligenceRegisterPersonOperator(MediaIntelligenceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Find the person the thumbnails show, then attach to it, fail, or create one."""
-        hook = self.hook
+        with failing_without_retries_on_refusal():
+            return self._register(self.hook)
+
+    def _register(self, hook: MediaIntelligenceHook) -> dict[str, Any]:
         with failing_without_retries_on_bad_input():
             keys = [item["thumbnailKey"] for item in rules.thumbnails_body(self.thumbnail_keys)]
             name = None if self.name is None else rules.validate_person_name(self.name)

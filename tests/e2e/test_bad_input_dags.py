@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_cli import run_dag
+from airflow_cli import airflow_major_version, run_airflow, run_dag
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
 from helpers import png, task_states, try_numbers
 
@@ -30,7 +30,57 @@ REFUSALS = {
     "file_name_traversal": "file_name '../../etc/passwd' is not a plain file name",
     "sensor_key_with_crlf": "thumbnail_key 'k.png\\r\\nX-Injected: 1' contains the control character",
     "deferrable_workspace_encoded": "workspace_name '%2e%2e' is not a valid workspace name",
+    "register_name_blank": "name is empty. Pass a non-blank value such as 'Hong Gildong'",
+    "register_name_not_text": "name must be a string, got int 42",
+    "register_name_too_long": "name is 51 characters long; a person's name has at most 50",
+    "register_description_blank": "description is empty",
+    "register_description_too_long": "description is 701 characters long; a description has at most 700",
+    "register_no_thumbnails": "thumbnail_keys is empty; a person needs at least one thumbnail",
+    "register_101_thumbnails": "thumbnail_keys has 101 keys; a person has at most 100 thumbnails",
+    "register_keys_not_a_list": "thumbnail_keys is 'persons/thumbnails/bad-input.png'; give a list",
+    "register_key_not_text": "thumbnail_keys must be a string, got int 42",
+    "register_key_with_crlf": "thumbnail_keys 'k.png\\r\\nX-Injected: 1' contains the control character",
+    "register_key_too_long": "thumbnail_keys is 1025 bytes long",
+    "register_workspace_traversal": "workspace_name '../admin' is not a valid workspace name",
 }
+
+#: Bad values given to an operator's constructor, each in a DAG file of its own (the first error of a
+#: file stops its import), and what the import error says (naming the field).
+PARSE_REFUSALS = {
+    "register_on_match_unknown": ({"on_match": "merge"}, "on_match is 'merge'; use one of ['attach', 'fail'"),
+    "register_score_below_80": ({"score_threshold": 79}, "score_threshold is 79; it must be a whole number"),
+    "register_score_above_100": ({"score_threshold": 101}, "score_threshold is 101; it must be a whole"),
+    "register_score_as_text": ({"score_threshold": "90"}, "score_threshold is '90'; it must be a whole"),
+}
+PARSED_DAG = """
+from datetime import datetime
+from airflow.providers.common.compat.sdk import DAG
+from airflow_provider_mi.operators.persons import MediaIntelligenceRegisterPersonOperator
+
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    MediaIntelligenceRegisterPersonOperator(task_id="register", thumbnail_keys=["k.png"], **{kwargs!r})
+"""
+
+
+@pytest.fixture(scope="module")
+def import_errors(airflow_home, tmp_path_factory) -> dict[str, str]:
+    """Parse one DAG file per :data:`PARSE_REFUSALS` with Airflow; return each file's import error."""
+    folder = tmp_path_factory.mktemp("bad-parse-dags")
+    for dag_id, (kwargs, _) in PARSE_REFUSALS.items():
+        (folder / f"{dag_id}.py").write_text(PARSED_DAG.format(dag_id=dag_id, kwargs=kwargs))
+    local = ["--local"] if airflow_major_version() >= 3 else []  # Airflow 3 reads the database else
+    process = run_airflow(
+        ["dags", "list-import-errors", *local, "-o", "json"], {"AIRFLOW__CORE__DAGS_FOLDER": str(folder)}
+    )
+    assert process.returncode == 1, process.stderr  # the command's way of saying it found errors
+    listed = json.loads(process.stdout.splitlines()[-1])  # Airflow 2.11 logs to stdout before it
+    return {Path(entry["filepath"]).stem: entry["error"] for entry in listed}
+
+
+@pytest.mark.parametrize("dag_id", PARSE_REFUSALS)
+def test_a_bad_constructor_value_fails_the_import_naming_the_field(import_errors, dag_id) -> None:
+    assert PARSE_REFUSALS[dag_id][1] in import_errors[dag_id]
+    assert "InvalidParameterError" in import_errors[dag_id]
 
 
 @pytest.fixture(scope="module")

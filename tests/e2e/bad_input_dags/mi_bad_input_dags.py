@@ -13,6 +13,7 @@ from airflow_provider_mi.operators.person_thumbnail import (
     MediaIntelligenceCompletePersonThumbnailUploadOperator,
     MediaIntelligenceUploadPersonThumbnailOperator,
 )
+from airflow_provider_mi.operators.persons import MediaIntelligenceRegisterPersonOperator
 from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 WORKSPACE = "bad-input-workspace"
@@ -38,6 +39,13 @@ def complete(task_id: str, **kwargs) -> MediaIntelligenceCompletePersonThumbnail
 def upload(task_id: str, file_path: str, **kwargs) -> MediaIntelligenceUploadPersonThumbnailOperator:
     return MediaIntelligenceUploadPersonThumbnailOperator(
         task_id=task_id, workspace_name=WORKSPACE, file_path=file_path, **RETRIES, **kwargs
+    )
+
+
+def register(task_id: str, **kwargs) -> MediaIntelligenceRegisterPersonOperator:
+    return MediaIntelligenceRegisterPersonOperator(
+        task_id=task_id,
+        **{"workspace_name": WORKSPACE, "thumbnail_keys": [KEY], "name": "Ada", **RETRIES, **kwargs},
     )
 
 
@@ -68,3 +76,16 @@ with DAG(dag_id="mi_bad_input", schedule=None, start_date=datetime(2026, 1, 1), 
         deferrable=True,
         **SENSOR,
     )
+    # The register-person operator's rules, each broken by a value known only at run time.
+    register("register_name_blank", name="{{ ' ' }}")
+    register("register_name_not_text", name=42)
+    register("register_name_too_long", name="{{ 'n' * 51 }}")
+    register("register_description_blank", description="{{ params.empty }}")
+    register("register_description_too_long", description="{{ 'd' * 701 }}")
+    register("register_no_thumbnails", thumbnail_keys=[])
+    register("register_101_thumbnails", thumbnail_keys=[f"k{number}.png" for number in range(101)])
+    register("register_keys_not_a_list", thumbnail_keys=KEY)
+    register("register_key_not_text", thumbnail_keys=[KEY, 42])
+    register("register_key_with_crlf", thumbnail_keys=["{{ params.crlf_key }}"])
+    register("register_key_too_long", thumbnail_keys=["{{ 'k' * 1025 }}"])
+    register("register_workspace_traversal", workspace_name="{{ params.traversal }}")

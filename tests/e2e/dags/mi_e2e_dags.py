@@ -216,3 +216,27 @@ with dag("mi_e2e_person_changes"):
     change_uploads >> register_ada >> register_bob >> add_thumbnails >> remove_one >> merge_dry_run
     merge_dry_run >> merge >> delete >> delete_again
     register_bob >> merge_into_itself
+# --- The register-person operator under 429s and with an expired key (tests/e2e/test_register_fault_dags.py).
+with dag("mi_e2e_register_faults"):
+    # One after the other: the 429s the test scripts for compare and create go to the first.
+    fresh = MediaIntelligenceUploadPersonThumbnailOperator(
+        task_id="upload_fresh", workspace_name=WORKSPACE, file_path="{{ dag_run.conf['image'] }}"
+    )
+    fresh_key = "{{ ti.xcom_pull(task_ids='upload_fresh')['thumbnailKey'] }}"
+    (
+        fresh
+        >> RegisterPersonOperator(
+            task_id="register_throttled",
+            workspace_name=WORKSPACE,
+            thumbnail_keys=[fresh_key, fresh_key],  # a repeated key counts once
+            name="Throttled",
+        )
+        >> RegisterPersonOperator(
+            task_id="register_expired_key",
+            workspace_name=WORKSPACE,
+            thumbnail_keys=["{{ dag_run.conf['expired_key'] }}"],
+            name="Expired",
+            retries=2,
+            retry_delay=timedelta(seconds=0),
+        )
+    )
