@@ -71,6 +71,10 @@ class _Declared:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
+    def __call__(self, hook: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the method on ``hook``, as ``Hook.method(hook, ...)`` calls a plain method."""
+        return self.__get__(hook, type(hook))(*args, **kwargs)  # type: ignore[attr-defined]
+
     def _bound(self, method: Callable[..., Any]) -> Callable[..., Any]:
         method.__name__ = method.__qualname__ = self.name
         method.__doc__ = self.__doc__

@@ -86,8 +86,8 @@ def test_bad_values_are_refused_before_any_request(mi_emulator):
     assert mi_emulator.state.requests == []
 
 
-def test_an_api_refusal_such_as_an_expired_key_fails_without_retries(hook, mi_emulator):
-    key = upload(hook, 8, 0)
+def test_an_api_refusal_such_as_an_expired_key_fails_without_retries(upload, mi_emulator):
+    key = upload(WS, 8, 0)
     mi_emulator.state.advance(25 * 3600)
     with pytest.raises(AirflowFailException, match=r"has expired \(24 hours after upload\); upload it again"):
         register([key], name="Yoon")
