@@ -136,8 +136,13 @@ def retrying(
             wait = policy.next_wait(err, attempts, time.monotonic() - started - queued)
             if wait is None:
                 raise
+            reason = str(err).rstrip(".")
             log.warning(
-                "Attempt %d of %d failed: %s. Retrying in %.2f s.", attempts, policy.max_attempts, err, wait
+                "Attempt %d of %d failed: %s. Retrying in %.2f s.",
+                attempts,
+                policy.max_attempts,
+                reason,
+                wait,
             )
             failures.append(err)
         yield Sleep(wait)

@@ -50,7 +50,7 @@ def test_429s_are_waited_out_and_the_person_is_created_once(faults_run, e2e_emul
 
 def test_the_retries_waited_as_long_as_retry_after_said(faults_run):
     result, *_ = faults_run
-    waits = re.findall(r"HTTP 429 \(code 420\): Rate Limited\.+ Retrying in ([\d.]+) s", result.output)
+    waits = re.findall(r"HTTP 429 \(code 420\): Rate Limited\. Retrying in ([\d.]+) s", result.output)
     # Four retries (two each for compare and create; Airflow 2.11 prints each task log line twice).
     assert len(waits) in (4, 8) and set(waits) == {f"{RETRY_AFTER:.2f}"}, waits
 
