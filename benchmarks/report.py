@@ -21,6 +21,7 @@ FIGURE_KEYS = (
     "import_time_ratio",
     "sensor_latency",
     "bulk_upload",
+    "person_sync",
 )
 
 MEASURED = "measured"

@@ -12,6 +12,7 @@ from benchmarks.figures import (
     bulk_upload,
     import_time,
     many_waiters,
+    person_sync,
     rate_limit,
     sensor_latency,
     signed_call,
@@ -27,4 +28,5 @@ GROUPS: dict[str, ModuleType] = {
     "import_time": import_time,
     "sensor_latency": sensor_latency,
     "bulk_upload": bulk_upload,
+    "person_sync": person_sync,
 }

@@ -87,6 +87,37 @@ def test_bulk_upload_uploads_every_image_on_both_sides(
     assert isinstance(entry["details"]["bulk_fraction_of_presigned_limit"], float)
 
 
+def test_person_sync_registers_every_person_then_only_lists(
+    smoke_entries: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    from benchmarks.figures.person_sync import SIZES
+
+    entry = smoke_entries["person_sync"]["person_sync"]
+    assert entry["status"] == MEASURED
+    size = SIZES[True]
+    first, second = entry["sides"]["first_run"], entry["sides"]["second_run"]
+    assert len(first["counts_by_run"]) == size.rounds
+    for counts in first["counts_by_run"]:
+        assert counts == {
+            "persons": size.persons,
+            "created": size.persons,
+            "attached": 0,
+            "unchanged": 0,
+            "failed": 0,
+        }
+    for admitted in first["emulator_admitted_by_run"]:
+        assert admitted["list-persons"] == 1
+        assert admitted["compare"] == admitted["create-person"] == size.persons
+        assert admitted["presigned-url"] == admitted["storage"] == size.photos
+    assert all(counts["unchanged"] == size.persons for counts in second["counts_by_run"])
+    assert second["emulator_admitted_by_run"] == [{"list-persons": 1}] * size.rounds
+    assert entry["details"]["second_run_writes"] == 0
+    assert entry["met_by_criterion"]["second_run_no_writes"] is True
+    assert entry["met_by_criterion"]["all_created_then_unchanged"] is True
+    # (persons x 2 + 1 list) person calls at 10 per s: (2 p + 1 - 1) // 10 s, plus the latency.
+    assert entry["sides"]["minimum"]["value"] == pytest.approx((2 * size.persons) // 10 + 0.05)
+
+
 def test_groups_cover_every_figure_key() -> None:
     assert sorted(key for module in GROUPS.values() for key in module.KEYS) == sorted(FIGURE_KEYS)
 
