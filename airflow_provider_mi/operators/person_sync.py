@@ -39,8 +39,7 @@ from airflow_provider_mi.operators.persons import ON_MATCH, best_face_match
 
 #: What to do when there is no manifest at ``manifest_path``.
 ON_MISSING_MANIFEST = ("start", "fail")
-#: Seconds between two saves of the manifest while files are uploaded (each person's write is
-#: saved at once).
+#: Seconds between two saves of the manifest during a run (it is saved at the end as well).
 SAVE_INTERVAL = 1.0
 
 
@@ -187,7 +186,8 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Plan from the folder, the manifest and the workspace, then upload and register what is new."""
         hook = self.hook
-        self._lock = threading.Lock()  # made here: an operator is deep-copied, a lock cannot be
+        # Made here: an operator is deep-copied, a lock cannot be.
+        self._lock, self._save_lock = threading.Lock(), threading.Lock()
         with failing_without_retries_on_bad_input():
             photos = read_source(self.source)
             if not photos:
@@ -253,6 +253,8 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         share_session_between_threads(self.hook, self.max_concurrency + 1)  # and this thread
         self._stop = stop = threading.Event()
         self._last_save = time.monotonic()
+        self._changes = self._saved_changes = 0
+        self._change_of: dict[Photo, int] = {}
         outcomes: list[PersonOutcome] = []
         with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-person-sync") as pool:
             jobs = {
@@ -331,13 +333,32 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         record.refused = (result.upload_message or "FAILED") if refused else None
         with self._lock:
             self._manifest.person(name).files[photo.file_id] = record
+            self._changes += 1
+            self._change_of[photo] = self._changes
         self._save()
 
     def _save(self, *, force: bool = False) -> None:
+        """Write the manifest, at most once a second unless forced; threads wait only for the copy."""
+        if not force and time.monotonic() - self._last_save < SAVE_INTERVAL:
+            return
+        with self._save_lock:  # one writer at a time, each writing a copy at least as new as the last
+            with self._lock:
+                payload = self._manifest.to_dict()
+                self._last_save, self._saved_changes = time.monotonic(), self._changes
+            write_json(self._manifest_path, payload)
+
+    def _save_keys_of(self, photos: Iterable[Photo]) -> None:
+        """
+        Make sure the manifest on disk holds these photos' keys before they are written to a
+        person: a run stopped after the write then finds them again, instead of uploading the
+        photos anew and adding them twice.
+        """
         with self._lock:
-            if force or time.monotonic() - self._last_save >= SAVE_INTERVAL:
-                write_json(self._manifest_path, self._manifest.to_dict())
-                self._last_save = time.monotonic()
+            unsaved = (
+                max((self._change_of.get(photo, 0) for photo in photos), default=0) > self._saved_changes
+            )
+        if unsaved:
+            self._save(force=True)
 
     # --- one person ------------------------------------------------------------------------------
 
@@ -354,6 +375,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
             return PersonOutcome(
                 plan.name, "failed", plan.person_id, failed=failed, error="no photo uploaded"
             )
+        self._save_keys_of(keys)
         try:
             outcome = self._register_with_valid_keys(plan, keys, workspace, failed)
         except MediaIntelligenceAuthenticationError:
@@ -389,6 +411,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
                 del keys[photo]
             uploads = [(photo, self._upload(plan, photo, workspace, self._stop)) for photo in reused]
             keys.update(_usable(uploads, failed))
+            self._save_keys_of(keys)
             return self._register(plan, list(keys.values()), workspace)
 
     def _register(self, plan: PersonPlan, keys: list[str], workspace: str) -> PersonOutcome:
@@ -427,7 +450,9 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
             record.person_id = person_id
             for photo in photos:
                 record.files[photo.file_id].registered = True
-        self._save(force=True)
+        # Not forced: a person written just before a stop is found again by name or face, with
+        # the thumbnails it holds, so a lost second of manifest costs reads, never duplicates.
+        self._save()
 
     # --- the end ---------------------------------------------------------------------------------
 
