@@ -19,7 +19,7 @@ from airflow_provider_mi.core.persons import (
     PersonTag,
     PersonThumbnail,
 )
-from airflow_provider_mi.core.validation import validate_thumbnail_key
+from airflow_provider_mi.core.validation import validate_choice, validate_thumbnail_key
 from airflow_provider_mi.exceptions import InvalidParameterError
 
 NAME_TYPES = ("NAMED", "ANONYMOUS")
@@ -28,9 +28,7 @@ SORT_TYPES = ("ASC", "DESC")
 
 
 def _choice(value: Any, field: str, choices: Sequence[str]) -> str | None:
-    if value is None or value in choices:
-        return value
-    raise InvalidParameterError(f"{field} is {value!r}; use one of {list(choices)}, or None.")
+    return None if value is None else validate_choice(value, field, choices)
 
 
 def create_person(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,13 @@ WORKSPACE_NAME_PATTERN = re.compile(r"[a-z0-9-]{3,63}")
 #: Object storage keys are at most 1024 bytes (UTF-8); a longer key cannot exist.
 MAX_THUMBNAIL_KEY_BYTES = 1024
 MAX_FILE_NAME_LENGTH = 255
+
+
+def validate_choice(value: Any, field: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise naming them."""
+    if value not in choices:
+        raise InvalidParameterError(f"{field} is {value!r}; use one of {list(choices)}.")
+    return value
 
 
 def require_text(field: str, value: Any, example: str) -> str:

@@ -18,6 +18,7 @@ from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.manifest import FileRecord, Manifest, load_manifest
 from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.core.person_sync import PersonPlan, Photo, plan_sync, read_source
+from airflow_provider_mi.core.validation import validate_choice
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceApiError,
@@ -163,16 +164,12 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        for name, value, choices in (
-            ("on_missing_manifest", on_missing_manifest, ON_MISSING_MANIFEST),
-            ("on_match", on_match, ON_MATCH),
-        ):
-            if value not in choices:
-                raise InvalidParameterError(f"{name} is {value!r}; use one of {list(choices)}.")
         self.source = source
         self.manifest_path = manifest_path
-        self.on_missing_manifest = on_missing_manifest
-        self.on_match = on_match
+        self.on_missing_manifest = validate_choice(
+            on_missing_manifest, "on_missing_manifest", ON_MISSING_MANIFEST
+        )
+        self.on_match = validate_choice(on_match, "on_match", ON_MATCH)
         self.score_threshold = rules.validate_in_range(
             score_threshold, "score_threshold", rules.SCORE_THRESHOLD_RANGE
         )

@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
 from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core.persons import Person, PersonMatch
+from airflow_provider_mi.core.validation import validate_choice
 from airflow_provider_mi.exceptions import InvalidParameterError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 from airflow_provider_mi.operators.base import (
@@ -84,8 +85,7 @@ class MediaIntelligenceRegisterPersonOperator(MediaIntelligenceBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if on_match not in ON_MATCH:
-            raise InvalidParameterError(f"on_match is {on_match!r}; use one of {list(ON_MATCH)}.")
+        validate_choice(on_match, "on_match", ON_MATCH)
         self.thumbnail_keys = thumbnail_keys
         self.name = name
         self.description = description
@@ -94,12 +94,10 @@ class MediaIntelligenceRegisterPersonOperator(MediaIntelligenceBaseOperator):
             score_threshold, "score_threshold", rules.SCORE_THRESHOLD_RANGE
         )
 
+    @failing_without_retries_on_refusal()
     def execute(self, context: Context) -> dict[str, Any]:
         """Find the person the thumbnails show, then attach to it, fail, or create one."""
-        with failing_without_retries_on_refusal():
-            return self._register(self.hook)
-
-    def _register(self, hook: MediaIntelligenceHook) -> dict[str, Any]:
+        hook = self.hook
         with failing_without_retries_on_bad_input():
             keys = [item["thumbnailKey"] for item in rules.thumbnails_body(self.thumbnail_keys)]
             name = None if self.name is None else rules.validate_person_name(self.name)
@@ -239,6 +237,7 @@ class MediaIntelligenceAddPersonThumbnailsOperator(MediaIntelligenceBaseOperator
         self.thumbnail_keys = thumbnail_keys
         self.primary_thumbnail_key = primary_thumbnail_key
 
+    @failing_without_retries_on_refusal()
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the person, then add the thumbnails it does not hold yet."""
         hook = self.hook
@@ -306,6 +305,7 @@ class MediaIntelligenceRemovePersonThumbnailsOperator(MediaIntelligenceBaseOpera
         self.person_id = person_id
         self.thumbnail_ids = thumbnail_ids
 
+    @failing_without_retries_on_refusal()
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the person, then remove those of the thumbnails it has."""
         hook = self.hook
@@ -370,6 +370,7 @@ class MediaIntelligenceMergePersonsOperator(MediaIntelligenceBaseOperator):
         # Not self.dry_run: that is BaseOperator's method (``airflow tasks test --dry-run`` calls it).
         self.report_only = _flag(dry_run, "dry_run")
 
+    @failing_without_retries_on_refusal()
     def execute(self, context: Context) -> dict[str, Any]:
         """Read every person, then merge them, or only report what would move."""
         hook = self.hook
@@ -442,6 +443,7 @@ class MediaIntelligenceDeletePersonOperator(MediaIntelligenceBaseOperator):
         self.person_id = person_id
         self.missing_ok = _flag(missing_ok, "missing_ok")
 
+    @failing_without_retries_on_refusal()
     def execute(self, context: Context) -> dict[str, Any]:
         """Look the person up, then delete it."""
         hook = self.hook
