@@ -4,14 +4,14 @@ The person sync's manifest: which file became which thumbnail key of which perso
 A sync reads it first and writes it as it goes, so that a second run, on any worker, sends
 nothing for what is done, and a run stopped halfway resumes: keys already uploaded are used
 again (within :data:`KEY_REUSE_SECONDS`), persons already created are found again. A file is
-known by its person, its path and its content's SHA-256: a changed photo is a new one.
+known by its person, its path and its content's fingerprint (a local file's SHA-256, an object's
+ETag): a changed photo is a new one.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from airflow_provider_mi.exceptions import InvalidParameterError
@@ -28,7 +28,7 @@ class FileRecord:
     """
     What became of one file.
 
-    :param sha256: the content's hash when it was uploaded.
+    :param fingerprint: the content's fingerprint when it was uploaded.
     :param thumbnail_key: its key, once uploaded.
     :param uploaded_at: when (``time.time()``) the key was issued.
     :param completed: whether completion answered ``COMPLETED`` for the key.
@@ -36,7 +36,7 @@ class FileRecord:
     :param refused: why the API refused the file for good (e.g. ``OVER_SIZE_LIMIT``), if it did.
     """
 
-    sha256: str
+    fingerprint: str
     thumbnail_key: str | None = None
     uploaded_at: float | None = None
     completed: bool = False
@@ -89,7 +89,7 @@ class Manifest:
                     "personId": person.person_id,
                     "files": {
                         path: {
-                            "sha256": record.sha256,
+                            "fingerprint": record.fingerprint,
                             "thumbnailKey": record.thumbnail_key,
                             "uploadedAt": record.uploaded_at,
                             "completed": record.completed,
@@ -119,7 +119,7 @@ class Manifest:
                     None if person["personId"] is None else str(person["personId"]),
                     {
                         str(path): FileRecord(
-                            str(entry["sha256"]),
+                            str(entry["fingerprint"]),
                             entry["thumbnailKey"],
                             entry["uploadedAt"],
                             bool(entry["completed"]),
@@ -139,17 +139,20 @@ class Manifest:
             ) from err
 
 
-def load_manifest(path: Path) -> Manifest | None:
-    """Return the manifest at ``path``, or ``None`` when there is no file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+def read_manifest(text: str | None, where: str) -> Manifest | None:
+    """
+    Return the manifest in ``text``, or ``None`` when there is no file.
+
+    :param text: the file's content, ``None`` when there is no file.
+    :param where: the manifest's location, for error messages.
+    """
+    if text is None:
         return None
     try:
         payload = json.loads(text)
     except ValueError as err:
         raise InvalidParameterError(
-            f"manifest_path {str(path)!r} is not JSON ({err}). Give the path of this sync's manifest, or "
+            f"manifest_path {where!r} is not JSON ({err}). Give the path of this sync's manifest, or "
             "move the file away to start afresh."
         ) from err
-    return Manifest.from_dict(payload, str(path))
+    return Manifest.from_dict(payload, where)

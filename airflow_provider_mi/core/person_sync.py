@@ -1,18 +1,17 @@
 """
-What a person sync has to do, decided from the folder, the manifest and the workspace's persons.
-
-Airflow-free and free of I/O but for reading the photos' hashes: the operator
-(:mod:`airflow_provider_mi.operators.person_sync`) carries the plan out.
+What a person sync has to do, decided from the source's photos, the manifest and the workspace's
+persons. Airflow-free and free of I/O: the operator
+(:mod:`airflow_provider_mi.operators.person_sync`) lists and reads the source and carries the plan out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePosixPath
+from typing import Any
 
 from airflow_provider_mi.core import person_rules as rules
-from airflow_provider_mi.core.local_files import sha256_of
 from airflow_provider_mi.core.manifest import FileRecord, Manifest
 from airflow_provider_mi.exceptions import InvalidParameterError
 
@@ -26,37 +25,27 @@ class Photo:
     One photo of the source.
 
     :param file_id: how the manifest knows it: its path relative to the folder, or as the mapping gives it.
-    :param path: where it is read from.
+    :param path: where it is read from (a local path or an object-storage path).
+    :param fingerprint: its content's fingerprint when the listing gave it (an object's ETag).
     """
 
     file_id: str
-    path: Path
+    path: Any = field(compare=False)
+    fingerprint: str | None = field(default=None, compare=False)
 
 
-def read_source(source: str | Path | Mapping[str, Iterable[str]]) -> dict[str, list[Photo]]:
+def is_photo(name: str) -> bool:
+    """Whether a file name is a photo's: an image suffix, not a hidden file."""
+    return PurePosixPath(name).suffix.lower() in PHOTO_SUFFIXES and not name.startswith(".")
+
+
+def check_persons(photos: Mapping[str, list[Photo]]) -> dict[str, list[Photo]]:
     """
-    Return each person's photos, by name, checked: names by the API's rules, at most 100 photos
-    each, every file there.
+    Return each person's photos, by name in order, those without photos left out, after checking
+    the names by the API's rules and at most 100 photos a person.
 
-    :param source: a folder holding one sub-folder of photos (jpg, jpeg, png, webp) per person,
-        named after the person, or a mapping of person name to file paths.
+    :param photos: each person's photos, by name.
     """
-    if isinstance(source, Mapping):
-        photos = {
-            str(name): [Photo(str(path), Path(path)) for path in paths] for name, paths in source.items()
-        }
-        missing = [
-            photo.file_id for listed in photos.values() for photo in listed if not photo.path.is_file()
-        ]
-        if missing:
-            raise InvalidParameterError(f"source names files that are not there: {', '.join(missing[:10])}.")
-    elif isinstance(source, (str, Path)) and str(source).strip():
-        photos = _read_folder(Path(source).expanduser())
-    else:
-        raise InvalidParameterError(
-            f"source is {source!r}; give a folder of person folders, e.g. '/data/faces' holding "
-            "'/data/faces/Ada Lovelace/1.jpg', or a mapping of person name to files."
-        )
     for name, listed in photos.items():
         try:
             rules.validate_person_name(name, f"the person name {name!r} in source")
@@ -70,32 +59,6 @@ def read_source(source: str | Path | Mapping[str, Iterable[str]]) -> dict[str, l
     return {name: listed for name, listed in sorted(photos.items()) if listed}
 
 
-def _read_folder(root: Path) -> dict[str, list[Photo]]:
-    if not root.is_dir():
-        raise InvalidParameterError(
-            f"source {str(root)!r} is not a folder on this worker; give a folder of person folders."
-        )
-    loose = sorted(child.name for child in root.iterdir() if _is_photo(child))
-    if loose:
-        raise InvalidParameterError(
-            f"source {str(root)!r} holds photos outside a person's folder ({', '.join(loose[:5])}); "
-            "move each into a folder named after the person."
-        )
-    return {
-        folder.name: [
-            Photo(f"{folder.name}/{child.name}", child)
-            for child in sorted(folder.iterdir())
-            if _is_photo(child)
-        ]
-        for folder in root.iterdir()
-        if folder.is_dir() and not folder.name.startswith(".")
-    }
-
-
-def _is_photo(path: Path) -> bool:
-    return path.suffix.lower() in PHOTO_SUFFIXES and path.is_file() and not path.name.startswith(".")
-
-
 @dataclass
 class PersonPlan:
     """
@@ -107,6 +70,7 @@ class PersonPlan:
     :param refused: photos the API refused for good before (same content), with the reason.
     :param reuse: photos uploaded before and not registered yet, whose keys are still valid.
     :param upload: photos to upload.
+    :param fingerprints: every photo's fingerprint now.
     """
 
     name: str
@@ -115,7 +79,7 @@ class PersonPlan:
     refused: dict[Photo, str] = field(default_factory=dict)
     reuse: dict[Photo, FileRecord] = field(default_factory=dict)
     upload: list[Photo] = field(default_factory=list)
-    hashes: dict[Photo, str] = field(default_factory=dict, repr=False)
+    fingerprints: dict[Photo, str] = field(default_factory=dict, repr=False)
 
     @property
     def pending(self) -> bool:
@@ -124,7 +88,11 @@ class PersonPlan:
 
 
 def plan_sync(
-    manifest: Manifest, photos: Mapping[str, list[Photo]], person_ids: Collection[str], now: float
+    manifest: Manifest,
+    photos: Mapping[str, list[Photo]],
+    person_ids: Collection[str],
+    now: float,
+    fingerprint: Callable[[Photo], str],
 ) -> tuple[list[PersonPlan], list[tuple[str, str]]]:
     """
     Decide what each person needs; forget, in the manifest, persons the workspace no longer holds.
@@ -135,6 +103,7 @@ def plan_sync(
     :param photos: each person's photos, by name.
     :param person_ids: the ids of the persons the workspace holds now.
     :param now: the time (``time.time()``), to tell usable keys from expired ones.
+    :param fingerprint: a photo's fingerprint now (a photo's own, or computed from its content).
     """
     plans, forgotten = [], []
     for name, listed in photos.items():
@@ -143,12 +112,12 @@ def plan_sync(
             # Deleted or merged away: its keys are spent, its photos go up again.
             forgotten.append((name, record.person_id))
             record.person_id = None
-            record.files = {path: FileRecord(entry.sha256) for path, entry in record.files.items()}
+            record.files = {path: FileRecord(entry.fingerprint) for path, entry in record.files.items()}
         plan = PersonPlan(name, record.person_id)
         for photo in listed:
-            digest = plan.hashes[photo] = sha256_of(photo.path)
+            current = plan.fingerprints[photo] = photo.fingerprint or fingerprint(photo)
             entry = record.files.get(photo.file_id)
-            if entry is None or entry.sha256 != digest:
+            if entry is None or entry.fingerprint != current:
                 plan.upload.append(photo)
             elif entry.registered:
                 plan.done.append(photo)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
+from airflow_provider_mi import storage
 from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.exceptions import (
@@ -28,8 +28,6 @@ from airflow_provider_mi.operators.base import (
     failing_without_retries_on_bad_input,
 )
 
-#: File name suffixes taken from a folder (case-insensitive); globs and lists are taken as given.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 #: How many failed files an error message names before it says "and N more".
 NAMED_FAILURES = 20
 
@@ -61,37 +59,6 @@ class FileUpload:
             "uploadStatus": self.upload_status,
             "uploadMessage": self.upload_message,
         }
-
-
-def find_images(sources: str | Iterable[str]) -> list[Path]:
-    """
-    Return the files named by ``sources``, sorted and without duplicates.
-
-    :param sources: a folder (its images: jpg, jpeg, png, webp, not recursive), a glob pattern
-        (``**`` recurses), a file path, or a list of those.
-    """
-    listed = [sources] if isinstance(sources, str) else sources
-    if not isinstance(listed, (list, tuple)) or not all(isinstance(source, str) for source in listed):
-        raise InvalidParameterError(
-            f"sources is {sources!r}; give a folder, a glob pattern or a file path (a string), or a list "
-            "of those."
-        )
-    if any(not source.strip() for source in listed):
-        # Path("") is the current directory: a template that rendered to nothing must not upload it.
-        raise InvalidParameterError(
-            f"sources {sources!r} has an empty entry; name a folder, pattern or file."
-        )
-    found: set[Path] = set()
-    for source in listed:
-        path = Path(source).expanduser()
-        if path.is_dir():
-            matches = [child for child in path.iterdir() if child.suffix.lower() in IMAGE_SUFFIXES]
-        elif glob.has_magic(str(path)):
-            matches = [Path(match) for match in glob.glob(str(path), recursive=True)]
-        else:
-            matches = [path]
-        found.update(match for match in matches if not match.is_dir())
-    return sorted(found)
 
 
 def validate_output_path(value: Any, field: str = "report_path") -> Path | None:
@@ -134,29 +101,37 @@ def share_session_between_threads(hook: MediaIntelligenceHook, pool_size: int) -
         hook.session.mount(prefix, HTTPAdapter(pool_maxsize=pool_size))
 
 
-def upload_file(hook: MediaIntelligenceHook, path: Path, workspace: str, stop: threading.Event) -> FileUpload:
+def upload_file(
+    hook: MediaIntelligenceHook, path: storage.Location, workspace: str, stop: threading.Event
+) -> FileUpload:
     """
-    Upload one file and say what became of it. Whatever goes wrong is the file's failure, except
-    rejected credentials: they set ``stop`` (the files after it are not sent) and are raised.
+    Upload one file (read once, whole) and say what became of it. Whatever goes wrong is the file's
+    failure, except rejected credentials: they set ``stop`` (the files after it are not sent) and
+    are raised.
     """
+    file = storage.display(path)
     if stop.is_set():
-        return FileUpload(str(path), UploadOutcome.FAILED, upload_message="not sent: credentials rejected")
+        return FileUpload(file, UploadOutcome.FAILED, upload_message="not sent: credentials rejected")
     try:
-        completion = hook.upload_person_thumbnail(workspace, path.name, path.read_bytes())
-    except OSError as err:
-        return FileUpload(str(path), UploadOutcome.FAILED, upload_message=f"cannot be read: {err.strerror}")
+        data = storage.read_bytes(path)
+    except Exception as err:  # whatever the filesystem raises: missing, denied, unreachable
+        return FileUpload(
+            file, UploadOutcome.FAILED, upload_message=f"cannot be read: {storage.problem(err)}"
+        )
+    try:
+        completion = hook.upload_person_thumbnail(workspace, path.name, data)
     except MediaIntelligenceAuthenticationError:
         stop.set()
         raise
     except MediaIntelligenceError as err:
-        return FileUpload(str(path), UploadOutcome.FAILED, upload_message=str(err))
+        return FileUpload(file, UploadOutcome.FAILED, upload_message=str(err))
     except Exception as err:  # one file's surprise (e.g. an image parser's bug) is that file's failure
         hook.log.warning("Unexpected error uploading %s", path, exc_info=True)
         return FileUpload(
-            str(path), UploadOutcome.FAILED, upload_message=f"unexpected error: {type(err).__name__}: {err}"
+            file, UploadOutcome.FAILED, upload_message=f"unexpected error: {type(err).__name__}: {err}"
         )
     return FileUpload(
-        str(path), completion.outcome(), completion.thumbnail_key, completion.raw_status, completion.reason
+        file, completion.outcome(), completion.thumbnail_key, completion.raw_status, completion.reason
     )
 
 
@@ -182,7 +157,8 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     mapping over :class:`MediaIntelligenceUploadPersonThumbnailOperator` is the simpler choice.
 
     :param sources: a folder (its jpg, jpeg, png and webp files), a glob pattern (``**`` recurses),
-        a file path, or a list of those. (templated)
+        a file, each a local path, an object-storage URL (``s3://bucket/faces/``) or an
+        ``ObjectStoragePath``, or a list of those. (templated)
     :param workspace_name: the workspace; defaults to the connection's ``workspace_name`` extra.
         (templated)
     :param mi_conn_id: the Airflow connection id. (templated)
@@ -191,9 +167,17 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     :param progress_interval: seconds between two progress lines in the log.
     :param report_path: a local file to write the JSON report to (its folder must exist), or
         ``None``. (templated)
+    :param storage_conn_id: the connection of object-storage URLs given as text, e.g. an AWS
+        connection whose ``endpoint_url`` is NCP Object Storage's. (templated)
     """
 
-    template_fields: Sequence[str] = ("sources", "workspace_name", "mi_conn_id", "report_path")
+    template_fields: Sequence[str] = (
+        "sources",
+        "workspace_name",
+        "mi_conn_id",
+        "report_path",
+        "storage_conn_id",
+    )
 
     def __init__(
         self,
@@ -203,6 +187,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         max_failed_files: int = 0,
         progress_interval: float = 10.0,
         report_path: str | None = None,
+        storage_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -211,11 +196,12 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         self.max_failed_files = validate_whole_number("max_failed_files", max_failed_files, minimum=0)
         self.progress_interval = progress_interval
         self.report_path = report_path
+        self.storage_conn_id = storage_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Upload every file; return the counts and the waiting keys, or fail when too many failed."""
         with failing_without_retries_on_bad_input():
-            files = find_images(self.sources)
+            files = storage.find_images(self.sources, self.storage_conn_id)
             if not files:
                 raise InvalidParameterError(
                     f"sources {self.sources!r} matched no file. Give a folder of jpg, png or webp images, "
@@ -276,13 +262,13 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
             self.log.info("Wrote the report of %d files to %s", len(results), report_path)
 
     def _upload_all(
-        self, files: list[Path], workspace: str
+        self, files: list[storage.Location], workspace: str
     ) -> tuple[list[FileUpload], MediaIntelligenceAuthenticationError | None]:
         """Upload every file; return the results and the rejection that stopped the batch, if any."""
         share_session_between_threads(self.hook, self.max_concurrency)
         stop = threading.Event()  # set by the first upload whose credentials are rejected
         rejected: MediaIntelligenceAuthenticationError | None = None
-        results: dict[Path, FileUpload] = {}
+        results: dict[storage.Location, FileUpload] = {}
         last_report = time.monotonic()
         with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-bulk-upload") as pool:
             futures = {pool.submit(upload_file, self.hook, path, workspace, stop): path for path in files}
@@ -293,7 +279,9 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
                         results[path] = future.result()
                     except MediaIntelligenceAuthenticationError as err:
                         rejected = rejected or err
-                        results[path] = FileUpload(str(path), UploadOutcome.FAILED, upload_message=str(err))
+                        results[path] = FileUpload(
+                            storage.display(path), UploadOutcome.FAILED, upload_message=str(err)
+                        )
                     if time.monotonic() - last_report >= self.progress_interval:
                         last_report = time.monotonic()
                         self._log_progress(results, len(files))
@@ -302,6 +290,6 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
                 raise
         return [results[path] for path in files], rejected
 
-    def _log_progress(self, results: dict[Path, FileUpload], total: int) -> None:
+    def _log_progress(self, results: dict[storage.Location, FileUpload], total: int) -> None:
         failed = sum(result.state is UploadOutcome.FAILED for result in results.values())
         self.log.info("Progress: %d done (%d failed), %d left", len(results), failed, total - len(results))

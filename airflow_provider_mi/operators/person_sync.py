@@ -13,11 +13,12 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, Context
 
+from airflow_provider_mi import storage
 from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core.local_files import write_json
-from airflow_provider_mi.core.manifest import FileRecord, Manifest, load_manifest
+from airflow_provider_mi.core.manifest import FileRecord, Manifest, read_manifest
 from airflow_provider_mi.core.models import UploadOutcome
-from airflow_provider_mi.core.person_sync import PersonPlan, Photo, plan_sync, read_source
+from airflow_provider_mi.core.person_sync import PersonPlan, Photo, check_persons, is_photo, plan_sync
 from airflow_provider_mi.core.validation import validate_choice
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
@@ -121,9 +122,10 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
     ``max_failed_persons`` persons failed; it can be retried: the manifest keeps what was done.
 
     :param source: a folder holding one sub-folder of photos (jpg, jpeg, png, webp) per person,
-        named after the person, or a mapping of person name to file paths. (templated)
-    :param manifest_path: the manifest's local path (its folder must exist); use a path every
-        worker sees. (templated)
+        named after the person, or a mapping of person name to files: local paths, object-storage
+        URLs (``s3://bucket/faces``) or ``ObjectStoragePath`` objects. (templated)
+    :param manifest_path: the manifest's path or URL (a local one's folder must exist, an object
+        store's bucket); use one every worker sees. (templated)
     :param on_missing_manifest: ``start`` (default) or ``fail``, see above.
     :param on_match: ``attach`` (default), ``fail`` or ``create``, for a new person whose name or
         face the workspace already holds.
@@ -137,6 +139,8 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
     :param poll_interval: seconds between two completion checks of such a photo.
     :param progress_interval: seconds between two progress lines in the log.
     :param report_path: a local file for the JSON report, or ``None``. (templated)
+    :param storage_conn_id: the connection of object-storage URLs given as text, e.g. an AWS
+        connection whose ``endpoint_url`` is NCP Object Storage's. (templated)
     """
 
     template_fields: Sequence[str] = (
@@ -145,6 +149,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         "workspace_name",
         "mi_conn_id",
         "report_path",
+        "storage_conn_id",
     )
 
     def __init__(
@@ -161,6 +166,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         poll_interval: float = 2.0,
         progress_interval: float = 10.0,
         report_path: str | None = None,
+        storage_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -179,6 +185,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
         self.report_path = report_path
+        self.storage_conn_id = storage_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Plan from the folder, the manifest and the workspace, then upload and register what is new."""
@@ -186,19 +193,21 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         # Made here: an operator is deep-copied, a lock cannot be.
         self._lock, self._save_lock = threading.Lock(), threading.Lock()
         with failing_without_retries_on_bad_input():
-            photos = read_source(self.source)
+            photos = read_source(self.source, self.storage_conn_id)
             if not photos:
                 raise InvalidParameterError(
                     f"source {self.source!r} holds no person folder with photos; give a folder such as "
                     "'/data/faces' holding '/data/faces/Ada Lovelace/1.jpg'."
                 )
-            self._manifest_path = _validate_manifest_path(self.manifest_path)
+            self._manifest_path = _manifest_location(self.manifest_path, self.storage_conn_id)
             report_path = validate_output_path(self.report_path)
             workspace = hook.workspace(self.workspace_name)
             self._manifest = self._load_manifest(workspace)
         persons = {person.person_id: person for person in hook.list_persons(workspace)}
         self._names = {person.name: person.person_id for person in persons.values() if person.name}
-        plans, forgotten = plan_sync(self._manifest, photos, persons.keys(), time.time())
+        plans, forgotten = plan_sync(
+            self._manifest, photos, persons.keys(), time.time(), lambda photo: storage.fingerprint(photo.path)
+        )
         for name, person_id in forgotten:
             self.log.warning(
                 "Person %s (%s), in the manifest, is no longer in the workspace: registering it again",
@@ -226,19 +235,26 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         return self._finish(outcomes, workspace, report_path)
 
     def _load_manifest(self, workspace: str) -> Manifest:
-        manifest = load_manifest(self._manifest_path)
+        where = storage.display(self._manifest_path)
+        try:
+            text = self._manifest_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = None
+        except Exception as err:
+            raise storage.storage_error(self._manifest_path, "read", err, "manifest_path") from err
+        manifest = read_manifest(text, where)
         if manifest is None:
             if self.on_missing_manifest == "fail":
                 raise InvalidParameterError(
-                    f"manifest_path {str(self._manifest_path)!r} does not exist and on_missing_manifest is "
+                    f"manifest_path {where!r} does not exist and on_missing_manifest is "
                     "'fail'. Check the path (every worker must see it); for a first run, set "
                     "on_missing_manifest='start'."
                 )
-            self.log.info("No manifest at %s: every photo is new to this sync", self._manifest_path)
+            self.log.info("No manifest at %s: every photo is new to this sync", where)
             return Manifest(workspace)
         if manifest.workspace != workspace:
             raise InvalidParameterError(
-                f"manifest_path {str(self._manifest_path)!r} is the manifest of workspace "
+                f"manifest_path {where!r} is the manifest of workspace "
                 f"{manifest.workspace!r}, not {workspace!r}; give each workspace a manifest of its own."
             )
         return manifest
@@ -277,7 +293,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         issued = time.time()
         result = upload_file(self.hook, photo.path, workspace, stop)
         if result.thumbnail_key is not None:
-            record = FileRecord(plan.hashes[photo], result.thumbnail_key, issued)
+            record = FileRecord(plan.fingerprints[photo], result.thumbnail_key, issued)
             self._remember(plan.name, photo, record, result)
             if result.state is UploadOutcome.WAITING:
                 result = self._await_completion(workspace, result)
@@ -342,7 +358,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
             with self._lock:
                 payload = self._manifest.to_dict()
                 self._last_save, self._saved_changes = time.monotonic(), self._changes
-            write_json(self._manifest_path, payload)
+            storage.save_json(self._manifest_path, payload)
 
     def _save_keys_of(self, photos: Iterable[Photo]) -> None:
         """
@@ -476,7 +492,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
             **{action: counts[action] for action in ("created", "attached", "unchanged", "failed")},
             "changed": {o.name: o.person_id for o in outcomes if o.action in ("created", "attached")},
             "failedPersons": [outcome.name for outcome in failed],
-            "manifest": str(self._manifest_path),
+            "manifest": storage.display(self._manifest_path),
             "report": None if report_path is None else str(report_path),
         }
 
@@ -492,10 +508,63 @@ def _usable(results: Iterable[tuple[Photo, FileUpload]], failed: dict[str, str])
     return keys
 
 
-def _validate_manifest_path(value: Any) -> Path:
-    path = validate_output_path(value, "manifest_path")
-    if path is None:
+def _manifest_location(value: Any, conn_id: str | None) -> storage.Location:
+    if value is None:
         raise InvalidParameterError(
-            "manifest_path is None; give a file path every worker sees, e.g. '/shared/faces-manifest.json'."
+            "manifest_path is None; give a file every worker sees, e.g. '/shared/faces-manifest.json' or "
+            "'s3://bucket/faces-manifest.json'."
         )
-    return path
+    location = storage.resolve(value, "manifest_path", conn_id)
+    storage.check_writable(location, "manifest_path")
+    return location
+
+
+def read_source(source: Any, conn_id: str | None) -> dict[str, list[Photo]]:
+    """
+    Return each person's photos, by name, checked as
+    :func:`~airflow_provider_mi.core.person_sync.check_persons` says.
+
+    :param source: a folder (local or in object storage) holding one sub-folder of photos per
+        person, or a mapping of person name to files (paths or URLs).
+    :param conn_id: the connection of object-storage URLs given as text.
+    """
+    if isinstance(source, Mapping):
+        photos = {}
+        for name, files in source.items():
+            locations = [storage.resolve(file, "source", conn_id) for file in files]
+            missing = [storage.display(location) for location in locations if not _is_file(location)]
+            if missing:
+                raise InvalidParameterError(
+                    f"source names files that are not there: {', '.join(missing[:10])}."
+                )
+            photos[str(name)] = [Photo(storage.display(location), location) for location in locations]
+        return check_persons(photos)
+    root = storage.resolve(source, "source", conn_id)
+    tree = storage.list_tree(root, "source")
+    loose = sorted(location.name for location, _ in tree.pop("", []) if is_photo(location.name))
+    if loose:
+        raise InvalidParameterError(
+            f"source {storage.display(root)!r} holds photos outside a person's folder "
+            f"({', '.join(loose[:5])}); move each into a folder named after the person."
+        )
+    photos = {
+        folder: [
+            Photo(
+                f"{folder}/{location.name}",
+                location,
+                None if info is None else storage.fingerprint(location, info),
+            )
+            for location, info in sorted(files, key=lambda item: item[0].name)
+            if is_photo(location.name)
+        ]
+        for folder, files in tree.items()
+        if not folder.startswith(".")
+    }
+    return check_persons(photos)
+
+
+def _is_file(location: storage.Location) -> bool:
+    try:
+        return location.is_file()
+    except Exception as err:
+        raise storage.storage_error(location, "read", err, "source") from err

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
+from airflow_provider_mi import storage
 from airflow_provider_mi.core.models import UploadCompletion, UploadOutcome
 from airflow_provider_mi.exceptions import InvalidParameterError, PersonThumbnailNotReadyError
 from airflow_provider_mi.operators.base import (
@@ -77,15 +77,24 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
     or the worker was killed after the upload), the workspace then holds a second copy under
     another key. Nothing else is created; an unused thumbnail key expires 24 hours after upload.
 
-    :param file_path: path of the image on the worker. (templated)
+    :param file_path: the image: a path on the worker, an object-storage URL (``s3://bucket/a.jpg``)
+        or an ``ObjectStoragePath``; read once, and checked before any request. (templated)
     :param data: the image's bytes, instead of ``file_path``.
     :param file_name: the file name announced to the API; defaults to the file's name. (templated)
     :param workspace_name: the workspace; defaults to the connection's ``workspace_name`` extra.
         (templated)
     :param mi_conn_id: the Airflow connection id. (templated)
+    :param storage_conn_id: the connection of an object-storage URL given as text, e.g. an AWS
+        connection whose ``endpoint_url`` is NCP Object Storage's. (templated)
     """
 
-    template_fields: Sequence[str] = ("file_path", "file_name", "workspace_name", "mi_conn_id")
+    template_fields: Sequence[str] = (
+        "file_path",
+        "file_name",
+        "workspace_name",
+        "mi_conn_id",
+        "storage_conn_id",
+    )
 
     def __init__(
         self,
@@ -93,29 +102,30 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
         file_path: str | None = None,
         data: bytes | None = None,
         file_name: str | None = None,
+        storage_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if (file_path is None) == (data is None):
-            raise InvalidParameterError("Pass exactly one of file_path (a local image) and data (its bytes).")
+            raise InvalidParameterError(
+                "Pass exactly one of file_path (an image's path or URL) and data (its bytes)."
+            )
         if data is not None and not file_name:
             raise InvalidParameterError("file_name is required with data, e.g. file_name='face.jpg'.")
         self.file_path = file_path
         self.data = data
         self.file_name = file_name
+        self.storage_conn_id = storage_conn_id
 
     def _read(self) -> tuple[str, bytes]:
         if self.data is not None:
             return str(self.file_name), self.data
-        path = Path(str(self.file_path))
+        location = storage.resolve(self.file_path, "file_path", self.storage_conn_id)
         try:
-            content = path.read_bytes()
-        except OSError as err:
-            raise InvalidParameterError(
-                f"file_path {str(path)!r} cannot be read: {err.strerror or err}. Check that the file "
-                "exists on the worker and is readable."
-            ) from None
-        return self.file_name or path.name, content
+            content = storage.read_bytes(location)
+        except Exception as err:  # whatever the filesystem raises: missing, denied, unreachable
+            raise storage.storage_error(location, "read", err, "file_path") from None
+        return self.file_name or location.name, content
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Upload the file and return its key with the API's completion result."""

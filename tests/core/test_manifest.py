@@ -12,7 +12,7 @@ from airflow_provider_mi.core.manifest import (
     FileRecord,
     Manifest,
     PersonRecord,
-    load_manifest,
+    read_manifest,
 )
 from airflow_provider_mi.exceptions import InvalidParameterError
 
@@ -26,12 +26,12 @@ def sample() -> Manifest:
 def test_a_manifest_survives_its_json(tmp_path):
     path = tmp_path / "m.json"
     write_json(path, sample().to_dict())
-    assert load_manifest(path) == sample()
+    assert read_manifest(path.read_text(), str(path)) == sample()
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"], "no temporary file left behind"
 
 
-def test_no_file_is_no_manifest(tmp_path):
-    assert load_manifest(tmp_path / "absent.json") is None
+def test_no_file_is_no_manifest():
+    assert read_manifest(None, "/nowhere.json") is None
 
 
 @pytest.mark.parametrize(
@@ -43,11 +43,9 @@ def test_no_file_is_no_manifest(tmp_path):
         ('{"format": 1, "workspace": "ws", "persons": {"Ada": {"files": {}}}}', "KeyError"),
     ],
 )
-def test_a_file_that_is_no_manifest_is_refused_with_the_fix(tmp_path, text, message):
-    path = tmp_path / "m.json"
-    path.write_text(text)
+def test_a_file_that_is_no_manifest_is_refused_with_the_fix(text, message):
     with pytest.raises(InvalidParameterError, match=message) as refused:
-        load_manifest(path)
+        read_manifest(text, "/m.json")
     assert "move the file away to start afresh" in str(refused.value)
 
 

@@ -2,57 +2,58 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from airflow_provider_mi.core.local_files import sha256_of
 from airflow_provider_mi.core.manifest import KEY_REUSE_SECONDS, FileRecord, Manifest, PersonRecord
-from airflow_provider_mi.core.person_sync import plan_sync, read_source
+from airflow_provider_mi.core.person_sync import Photo, check_persons, is_photo, plan_sync
 from airflow_provider_mi.exceptions import InvalidParameterError
 
 
-def photos(root: Path, names: dict[str, int]) -> Path:
-    for name, count in names.items():
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for number in range(count):
-            (root / name / f"{number}.jpg").write_bytes(f"{name}{number}".encode())
-    return root
-
-
-def test_a_folder_is_read_person_by_person_in_name_order(tmp_path):
-    root = photos(tmp_path, {"Bob": 2, "Ada": 1, ".hidden": 1, "Empty": 0})
-    (root / "Bob" / "notes.txt").write_text("not a photo")
-    found = read_source(root)
-    assert {name: [p.file_id for p in listed] for name, listed in found.items()} == {
-        "Ada": ["Ada/0.jpg"],
-        "Bob": ["Bob/0.jpg", "Bob/1.jpg"],
+def photos(names: dict[str, int]) -> dict[str, list[Photo]]:
+    return {
+        name: [Photo(f"{name}/{n}.jpg", f"/faces/{name}/{n}.jpg") for n in range(count)]
+        for name, count in names.items()
     }
 
 
+def digest(photo: Photo) -> str:
+    return f"sha-of-{photo.file_id}"
+
+
+def test_persons_come_in_name_order_and_those_without_photos_are_left_out():
+    assert list(check_persons(photos({"Bob": 2, "Ada": 1, "Empty": 0}))) == ["Ada", "Bob"]
+
+
 @pytest.mark.parametrize(
-    ("source", "message"),
+    ("name", "message"),
     [
-        ("", "give a folder of person folders"),
-        ({"Ada": ["/nowhere/1.jpg"]}, "names files that are not there: /nowhere/1.jpg"),
-        ({" ": []}, "is empty. .* Rename the person's folder"),
-        ({"x" * 51: []}, "a person's name has at most 50.* Rename"),
+        (" ", "is empty. .* Rename the person's folder"),
+        ("x" * 51, "a person's name has at most 50.* Rename"),
     ],
 )
-def test_bad_sources_are_refused_naming_the_fix(source, message):
+def test_bad_names_are_refused_naming_the_fix(name, message):
     with pytest.raises(InvalidParameterError, match=message):
-        read_source(source)
+        check_persons(photos({name: 1}))
 
 
-def test_more_than_a_hundred_photos_for_one_person_is_refused(tmp_path):
+def test_more_than_a_hundred_photos_for_one_person_is_refused():
     with pytest.raises(InvalidParameterError, match="has 101 photos; a person holds at most 100"):
-        read_source(photos(tmp_path, {"Ada": 101}))
+        check_persons(photos({"Ada": 101}))
 
 
-def test_the_plan_sorts_each_photo_by_what_the_manifest_knows(tmp_path):
-    found = read_source(photos(tmp_path, {"Ada": 5}))
-    ada = {photo.file_id: photo for photo in found["Ada"]}
-    digest = {file_id: sha256_of(photo.path) for file_id, photo in ada.items()}
+def test_photos_are_images_that_are_not_hidden():
+    assert [is_photo(name) for name in ("a.JPG", "b.webp", "c.txt", ".d.jpg", "e.jpeg.bak")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_the_plan_sorts_each_photo_by_what_the_manifest_knows():
+    found = photos({"Ada": 5})
+    fingerprints = {photo.file_id: digest(photo) for photo in found["Ada"]}
     now = 10 * KEY_REUSE_SECONDS
     manifest = Manifest(
         "ws",
@@ -60,16 +61,16 @@ def test_the_plan_sorts_each_photo_by_what_the_manifest_knows(tmp_path):
             "Ada": PersonRecord(
                 "7",
                 {
-                    "Ada/0.jpg": FileRecord(digest["Ada/0.jpg"], "k0", now, True, registered=True),
+                    "Ada/0.jpg": FileRecord(fingerprints["Ada/0.jpg"], "k0", now, True, registered=True),
                     "Ada/1.jpg": FileRecord("changed", "k1", now, True, registered=True),
-                    "Ada/2.jpg": FileRecord(digest["Ada/2.jpg"], "k2", now - 60, completed=True),
-                    "Ada/3.jpg": FileRecord(digest["Ada/3.jpg"], "k3", now - KEY_REUSE_SECONDS),
-                    "Ada/4.jpg": FileRecord(digest["Ada/4.jpg"], "k4", now, refused="OVER_SIZE_LIMIT"),
+                    "Ada/2.jpg": FileRecord(fingerprints["Ada/2.jpg"], "k2", now - 60, completed=True),
+                    "Ada/3.jpg": FileRecord(fingerprints["Ada/3.jpg"], "k3", now - KEY_REUSE_SECONDS),
+                    "Ada/4.jpg": FileRecord(fingerprints["Ada/4.jpg"], "k4", now, refused="OVER_SIZE_LIMIT"),
                 },
             )
         },
     )
-    [plan], forgotten = plan_sync(manifest, found, {"7"}, now)
+    [plan], forgotten = plan_sync(manifest, found, {"7"}, now, digest)
     assert forgotten == [] and plan.person_id == "7"
     assert [p.file_id for p in plan.done] == ["Ada/0.jpg"]
     assert [p.file_id for p in plan.upload] == ["Ada/1.jpg", "Ada/3.jpg"]  # changed; key too old
@@ -77,13 +78,19 @@ def test_the_plan_sorts_each_photo_by_what_the_manifest_knows(tmp_path):
     assert {p.file_id: why for p, why in plan.refused.items()} == {"Ada/4.jpg": "OVER_SIZE_LIMIT"}
 
 
-def test_a_person_gone_from_the_workspace_is_forgotten_and_its_photos_go_up_again(tmp_path):
-    found = read_source(photos(tmp_path, {"Ada": 1}))
-    digest = sha256_of(found["Ada"][0].path)
+def test_a_listed_fingerprint_is_used_without_computing_one():
+    listed = {"Ada": [Photo("Ada/0.jpg", "s3://b/Ada/0.jpg", fingerprint="etag:1")]}
+    [plan], _ = plan_sync(Manifest("ws"), listed, set(), 1.0, lambda photo: pytest.fail("not to be read"))
+    assert plan.fingerprints == {listed["Ada"][0]: "etag:1"}
+
+
+def test_a_person_gone_from_the_workspace_is_forgotten_and_its_photos_go_up_again():
+    found = photos({"Ada": 1})
+    sha = digest(found["Ada"][0])
     manifest = Manifest(
-        "ws", {"Ada": PersonRecord("7", {"Ada/0.jpg": FileRecord(digest, "k", 0.0, True, True)})}
+        "ws", {"Ada": PersonRecord("7", {"Ada/0.jpg": FileRecord(sha, "k", 0.0, True, True)})}
     )
-    [plan], forgotten = plan_sync(manifest, found, set(), 1.0)
+    [plan], forgotten = plan_sync(manifest, found, set(), 1.0, digest)
     assert forgotten == [("Ada", "7")]
     assert (plan.person_id, [p.file_id for p in plan.upload]) == (None, ["Ada/0.jpg"])
-    assert manifest.persons["Ada"] == PersonRecord(None, {"Ada/0.jpg": FileRecord(digest)})
+    assert manifest.persons["Ada"] == PersonRecord(None, {"Ada/0.jpg": FileRecord(sha)})

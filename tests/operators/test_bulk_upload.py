@@ -15,8 +15,8 @@ from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
 from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceAuthenticationError
 from airflow_provider_mi.operators.bulk_upload import (
     MediaIntelligenceBulkUploadPersonThumbnailsOperator,
-    find_images,
 )
+from airflow_provider_mi.storage import find_images
 
 WORKSPACE = "bulk-workspace"
 
@@ -169,7 +169,7 @@ def _formatted(sources, folder):
         ("", WORKSPACE, "has an empty entry"),
         (["{folder}", " "], WORKSPACE, "has an empty entry"),
         (42, WORKSPACE, "sources is 42; give a folder"),
-        ([b"/data"], WORKSPACE, "give a folder, a glob pattern or a file path"),
+        ([b"/data"], WORKSPACE, "sources is b'/data'; give a local path such as"),
     ],
 )
 def test_bad_input_is_refused_before_any_request(mi_emulator, folder, sources, workspace, message):

@@ -23,6 +23,7 @@ def test_templated_fields():
     assert set(MediaIntelligenceUploadPersonThumbnailOperator.template_fields) == {
         "file_path",
         "file_name",
+        "storage_conn_id",
         "workspace_name",
         "mi_conn_id",
     }
