@@ -196,7 +196,9 @@ def list_tree(root: Location, field: str) -> dict[str, list[tuple[Location, dict
     except Exception as err:
         raise storage_error(root, "listed", err, field) from err
     if not entries:
-        raise InvalidParameterError(f"{field} {display(root)!r} holds nothing (or does not exist).")
+        raise InvalidParameterError(
+            f"{field} {display(root)!r} holds no file: it is empty, or it (or its bucket) does not exist."
+        )
     remote: dict[str, list[tuple[Location, dict[str, Any] | None]]] = {}
     for name, info in entries.items():
         relative = name[len(prefix) :].strip("/").split("/")
