@@ -30,6 +30,11 @@ mi_constraints_file() {
     if [[ $1 == *-lowest ]]; then echo "$MI_ROOT/constraints/lowest-direct.txt"; fi
 }
 
+# Prints the project's extras a series installs: the object-storage tests' need more than the floors.
+mi_extras() {
+    if [[ $1 == *-lowest ]]; then echo "test"; else echo "test,test-storage"; fi
+}
+
 # mi_install_hash VERSION [CONSTRAINTS_FILE]: prints the hash that says what a venv was installed from.
 mi_install_hash() {
     {
@@ -81,7 +86,7 @@ mi_bootstrap() {
     fi
     rm -f "$stamp"
     mi_quiet "$venv/bin/python" -m pip install --no-input --progress-bar off "${pip_args[@]}" \
-        "apache-airflow==$version" -e "$MI_ROOT[test]" || return
+        "apache-airflow==$version" -e "$MI_ROOT[$(mi_extras "$series")]" || return
     echo "$want" >"$stamp" || return
     echo "bootstrap: installed apache-airflow==$version and the project into $venv in $((SECONDS - started)) s"
 }
