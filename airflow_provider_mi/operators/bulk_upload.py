@@ -35,6 +35,8 @@ from airflow_provider_mi.operators.waiting import DEFAULT_POLL_INTERVAL, DEFAULT
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 #: How many failed files an error message names before it says "and N more".
 NAMED_FAILURES = 20
+#: The XCom that keeps, while the task is deferred, the summary and the files of the waiting keys.
+WAIT_STATE_XCOM = "wait_state"
 
 
 @dataclass(frozen=True)
@@ -282,25 +284,24 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         if not waiting or not wait.wait_for_completion:
             return xcom
         if wait.deferrable:
+            # What the resumed task needs goes to an XCom, not the method's kwargs: `airflow dags
+            # test` (2.11 and 3.3) resumes with the event alone. Deferral keeps the try's XComs.
+            state = {"summary": xcom, "waitingFiles": waiting, "workspace": workspace}
+            context["ti"].xcom_push(key=WAIT_STATE_XCOM, value=state)
             self.defer(
                 trigger=wait.trigger(list(waiting), workspace, self.mi_conn_id),
                 method_name="execute_complete",
-                kwargs={"summary": xcom, "waiting_files": waiting, "workspace": workspace},
                 timeout=self.execution_timeout,
             )
         outcome = wait.in_task(self.hook, workspace, list(waiting), self.log)
         return self._waited(xcom, waiting, workspace, outcome)
 
-    def execute_complete(
-        self,
-        context: Context,
-        event: dict[str, Any],
-        summary: dict[str, Any],
-        waiting_files: dict[str, str],
-        workspace: str,
-    ) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger: the same summary, or failure, as a wait in the task."""
-        return self._waited(summary, waiting_files, workspace, KeysOutcome.from_event(event))
+        ti = context["ti"]
+        state = ti.xcom_pull(task_ids=self.task_id, key=WAIT_STATE_XCOM, map_indexes=ti.map_index)
+        outcome = KeysOutcome.from_event(event)
+        return self._waited(state["summary"], state["waitingFiles"], state["workspace"], outcome)
 
     def _waited(
         self, summary: dict[str, Any], files: dict[str, str], workspace: str, outcome: KeysOutcome
