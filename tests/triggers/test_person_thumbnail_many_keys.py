@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import time
@@ -15,8 +14,8 @@ from airflow_provider_mi.core.settings import RATE_LIMIT_EXTRAS
 from airflow_provider_mi.emulator import DEFAULT_SECRET_KEY, Fault
 from airflow_provider_mi.exceptions import InvalidParameterError
 from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
+from triggers.test_person_thumbnail import WORKSPACE, events, png_bytes
 
-WORKSPACE = "trigger-workspace"
 COMPLETED = {"uploadStatus": "COMPLETED", "uploadMessage": None}
 
 
@@ -25,23 +24,6 @@ def make_trigger(keys: list[str], **kwargs) -> MediaIntelligencePersonThumbnailU
     return MediaIntelligencePersonThumbnailUploadTrigger(
         thumbnail_keys=keys, workspace_name=WORKSPACE, **kwargs
     )
-
-
-def events(trigger: MediaIntelligencePersonThumbnailUploadTrigger) -> list[dict]:
-    async def collect() -> list[dict]:
-        return [event.payload async for event in trigger.run()]
-
-    return asyncio.run(asyncio.wait_for(collect(), timeout=30))
-
-
-def png_bytes(size: int = 300) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (size, size)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def checks_of(emulator, key: str) -> int:
