@@ -1,10 +1,10 @@
 """
-Upload a whole folder of person thumbnails in one task, then wait for the late ones.
+Upload a whole folder of person thumbnails in one task, and wait until the API sees every one.
 
 The bulk operator uploads every image of the folder concurrently within the connection's rate
-limits, logs what became of each file and returns the counts and the keys the API does not see
-yet (``waitingKeys``); a mapped, deferrable sensor then waits for exactly those keys in the
-triggerer.
+limits and logs what became of each file. With ``wait_for_completion=True, deferrable=True`` it
+then waits for the uploads the API does not see yet in the triggerer, with one trigger for all of
+them, holding no worker slot, and returns the counts (``completed`` 40, ``waitingKeys`` empty).
 (The first task only stages copies of the sample image, standing in for your own folder.)
 """
 
@@ -14,12 +14,10 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_mi.operators.bulk_upload import MediaIntelligenceBulkUploadPersonThumbnailsOperator
-from airflow_provider_mi.sensors.person_thumbnail import MediaIntelligencePersonThumbnailUploadSensor
 
 SAMPLE_IMAGE = Path(__file__).parent / "assets" / "person.png"
 
@@ -40,23 +38,14 @@ with DAG(
             shutil.copyfile(SAMPLE_IMAGE, folder / f"face-{number:04d}.png")
         return str(folder)
 
-    upload = MediaIntelligenceBulkUploadPersonThumbnailsOperator(
+    MediaIntelligenceBulkUploadPersonThumbnailsOperator(
         task_id="upload_folder",
         workspace_name="{{ params.workspace }}",
         sources=stage_images("{{ params.images }}"),
         max_concurrency=8,
         progress_interval=1,
-    )
-
-    @task
-    def waiting_keys(summary: dict[str, Any]) -> list[str]:
-        """Take the keys the API did not see yet when the upload finished."""
-        return summary["waitingKeys"]
-
-    MediaIntelligencePersonThumbnailUploadSensor.partial(
-        task_id="wait_for_late_uploads",
-        workspace_name="{{ params.workspace }}",
+        wait_for_completion=True,
         deferrable=True,
-        poke_interval=1,
+        poll_interval=1,
         timeout=120,
-    ).expand(thumbnail_key=waiting_keys(upload.output))
+    )

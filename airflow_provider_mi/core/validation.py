@@ -100,6 +100,22 @@ def validate_thumbnail_key(value: Any, field: str = "thumbnail_key") -> str:
     return key
 
 
+def validate_thumbnail_keys(value: Any, field: str = "thumbnail_keys") -> list[str]:
+    """
+    Return ``value`` as a list of usable thumbnail keys (at least one, no repeats), else raise.
+
+    :param value: a list of keys, e.g. a bulk upload's ``waitingKeys``.
+    :param field: the name of the field to report in the error.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        raise InvalidParameterError(
+            f"{field} must be a non-empty list of thumbnail keys, got {value!r}. E.g. "
+            "['persons/thumbnails/face.jpg']."
+        )
+    keys = [validate_thumbnail_key(key, f"{field}[{number}]") for number, key in enumerate(value)]
+    return list(dict.fromkeys(keys))
+
+
 def validate_file_name(value: Any, field: str = "file_name") -> str:
     """
     Return ``value`` if it is a plain file name (no directory part), else raise.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, Context
+from airflow.providers.common.compat.sdk import AirflowFailException, Context, conf
 
 from airflow_provider_mi import storage
 from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.models import UploadOutcome
+from airflow_provider_mi.core.polling import KeysOutcome
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceAuthenticationError,
@@ -27,9 +29,12 @@ from airflow_provider_mi.operators.base import (
     MediaIntelligenceBaseOperator,
     failing_without_retries_on_bad_input,
 )
+from airflow_provider_mi.operators.waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, CompletionWait
 
 #: How many failed files an error message names before it says "and N more".
 NAMED_FAILURES = 20
+#: The XCom that keeps, while the task is deferred, the summary and the files of the waiting keys.
+WAIT_STATE_XCOM = "wait_state"
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,14 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     ``uploadMessage``) goes to the log and, with ``report_path``, to a JSON file.
 
     When more than ``max_failed_files`` files failed for good, the task fails at the end, naming
-    them, without retries (a retry would upload every file again). For a few files, dynamic task
+    them, without retries (a retry would upload every file again).
+
+    With ``wait_for_completion`` the task then waits until the waiting keys are ``COMPLETED``, in
+    the task or, with ``deferrable``, in the triggerer (one trigger for all of them), and returns
+    the same compact XCom with the counts updated (``waiting`` 0 and ``waitingKeys`` ``[]`` when all
+    completed). A key that failed for good moves to the failed files, under the same
+    ``max_failed_files``; keys not completed within ``timeout`` fail the task, naming them, without
+    retries. The report (log and file) says the new states. For a few files, dynamic task
     mapping over :class:`MediaIntelligenceUploadPersonThumbnailOperator` is the simpler choice.
 
     :param sources: a folder (its jpg, jpeg, png and webp files), a glob pattern (``**`` recurses),
@@ -169,6 +181,11 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         ``None``. (templated)
     :param storage_conn_id: the connection of object-storage URLs given as text, e.g. an AWS
         connection whose ``endpoint_url`` is NCP Object Storage's. (templated)
+    :param wait_for_completion: wait until the API sees every uploaded file ``COMPLETED``.
+    :param deferrable: wait in the triggerer instead of the task (default: ``[operators]
+        default_deferrable``).
+    :param poll_interval: seconds between two rounds of checks of the keys still waiting.
+    :param timeout: seconds to wait, from the end of the uploads, before the task fails.
     """
 
     template_fields: Sequence[str] = (
@@ -188,9 +205,16 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         progress_interval: float = 10.0,
         report_path: str | None = None,
         storage_conn_id: str | None = None,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.completion_wait = CompletionWait.checked(wait_for_completion, deferrable, poll_interval, timeout)
+        self.wait_for_completion, self.deferrable = wait_for_completion, deferrable
+        self.poll_interval, self.timeout = poll_interval, timeout
         self.sources = sources
         self.max_concurrency = validate_whole_number("max_concurrency", max_concurrency, minimum=1)
         self.max_failed_files = validate_whole_number("max_failed_files", max_failed_files, minimum=0)
@@ -233,12 +257,102 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
                 f"{len(failed)} of {len(results)} files failed (tolerated: {self.max_failed_files}): "
                 f"{named}{more}{self._see(report_path)}"
             )
-        return {
+        xcom: dict[str, Any] = {
             "files": len(results),
             **{state.value: counts[state.value] for state in UploadOutcome},
             "waitingKeys": [r.thumbnail_key for r in results if r.state is UploadOutcome.WAITING],
             "report": None if report_path is None else str(report_path),
         }
+        waiting = {
+            r.thumbnail_key: r.file for r in results if r.state is UploadOutcome.WAITING and r.thumbnail_key
+        }
+        wait = self.completion_wait
+        if not waiting or not wait.wait_for_completion:
+            return xcom
+        if wait.deferrable:
+            # What the resumed task needs goes to an XCom, not the method's kwargs: `airflow dags
+            # test` (2.11 and 3.3) resumes with the event alone. Deferral keeps the try's XComs.
+            state = {"summary": xcom, "waitingFiles": waiting, "workspace": workspace}
+            context["ti"].xcom_push(key=WAIT_STATE_XCOM, value=state)
+            self.defer(
+                trigger=wait.trigger(list(waiting), workspace, self.mi_conn_id),
+                method_name="execute_complete",
+                timeout=self.execution_timeout,
+            )
+        outcome = wait.in_task(self.hook, workspace, list(waiting), self.log)
+        return self._waited(xcom, waiting, workspace, outcome)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger: the same summary, or failure, as a wait in the task."""
+        ti = context["ti"]
+        state = ti.xcom_pull(task_ids=self.task_id, key=WAIT_STATE_XCOM, map_indexes=ti.map_index)
+        outcome = KeysOutcome.from_event(event)
+        return self._waited(state["summary"], state["waitingFiles"], state["workspace"], outcome)
+
+    def _waited(
+        self, summary: dict[str, Any], files: dict[str, str], workspace: str, outcome: KeysOutcome
+    ) -> dict[str, Any]:
+        """Apply the wait's outcome to the summary and the report; fail as the upload would have."""
+        for key in outcome.completed:
+            self.log.info("%s: completed as %s", files.get(key, key), key)
+        for key, completion in outcome.failed.items():
+            self.log.info("%s: failed as %s (%s)", files.get(key, key), key, completion.reason)
+        report_path = None if summary.get("report") is None else Path(summary["report"])
+        if report_path is not None:
+            self._update_report(report_path, outcome)
+        failed_before = int(summary["failed"])
+        summary = {
+            **summary,
+            "completed": int(summary["completed"]) + len(outcome.completed),
+            "waiting": len(outcome.waiting),
+            "failed": failed_before + len(outcome.failed),
+            "waitingKeys": list(outcome.waiting),
+        }
+        problem = self.completion_wait.unfinished(outcome, workspace, self.mi_conn_id)
+        if problem is not None:
+            raise AirflowFailException(f"{problem}{self._see(report_path)}") from outcome.error
+        if summary["failed"] > self.max_failed_files:
+            failed = [
+                f"{files.get(key, key)}: {c.reason or c.raw_status}" for key, c in outcome.failed.items()
+            ]
+            named = "; ".join(failed[:NAMED_FAILURES])
+            more = f"; and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
+            before = f"; and {failed_before} that failed before the wait" if failed_before else ""
+            raise AirflowFailException(
+                f"{summary['failed']} of {summary['files']} files failed (tolerated: "
+                f"{self.max_failed_files}): {named}{more}{before}.{self._see(report_path)}"
+            )
+        self.log.info(
+            "Done waiting: %d completed, %d failed of %d files",
+            summary["completed"],
+            summary["failed"],
+            summary["files"],
+        )
+        return summary
+
+    def _update_report(self, report_path: Path, outcome: KeysOutcome) -> None:
+        """Write the new states of the keys waited for into the report written before the wait."""
+        try:
+            report = json.loads(report_path.read_text())
+        except (OSError, ValueError) as err:
+            self.log.warning(
+                "Cannot update the report %s with the outcome of the wait (%s); it holds the states before "
+                "the wait, the log the outcome.",
+                report_path,
+                err,
+            )
+            return
+        ended = {**outcome.completed, **outcome.failed}
+        for entry in report.get("files", []):
+            completion = ended.get(entry.get("thumbnailKey"))
+            if completion is not None and entry.get("state") == UploadOutcome.WAITING.value:
+                entry.update(
+                    state=completion.outcome().value,
+                    uploadStatus=completion.raw_status,
+                    uploadMessage=completion.reason,
+                )
+        report["counts"] = dict(Counter(entry.get("state") for entry in report.get("files", [])))
+        write_json(report_path, report)
 
     @staticmethod
     def _see(report_path: Path | None) -> str:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, Context
+from airflow.providers.common.compat.sdk import AirflowFailException, Context, conf
 
 from airflow_provider_mi import storage
 from airflow_provider_mi.core.models import UploadCompletion, UploadOutcome
+from airflow_provider_mi.core.polling import KeysOutcome
 from airflow_provider_mi.exceptions import InvalidParameterError, PersonThumbnailNotReadyError
 from airflow_provider_mi.operators.base import (
     MediaIntelligenceBaseOperator,
     failing_without_retries_on_bad_input,
 )
+from airflow_provider_mi.operators.waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, CompletionWait
 
 
 def _outcome(completion: UploadCompletion) -> dict[str, Any]:
@@ -68,8 +70,9 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
     would refuse fails with a clear message before anything is sent, without retries, as does any
     other bad value. A permanent failure fails the task without retries. If the API does not see
     an upload that storage acknowledged yet (``FILE_NOT_EXIST``), the task succeeds with that
-    status; wait for it with
-    :class:`~airflow_provider_mi.sensors.person_thumbnail.MediaIntelligencePersonThumbnailUploadSensor`.
+    status, unless ``wait_for_completion``: then it waits until ``COMPLETED`` (in the task, or with
+    ``deferrable`` in the triggerer) and returns that; an upload that fails for good, or is not
+    completed within ``timeout``, fails the task without retries (a retry would upload again).
 
     Within one try, an upload whose answer was lost is confirmed through completion before the
     image is sent again, with a new URL (at most three URLs). A task *retry* runs the whole flow
@@ -86,6 +89,11 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
     :param mi_conn_id: the Airflow connection id. (templated)
     :param storage_conn_id: the connection of an object-storage URL given as text, e.g. an AWS
         connection whose ``endpoint_url`` is NCP Object Storage's. (templated)
+    :param wait_for_completion: wait until the API sees the upload ``COMPLETED``.
+    :param deferrable: wait in the triggerer instead of the task (default: ``[operators]
+        default_deferrable``).
+    :param poll_interval: seconds between two checks while waiting.
+    :param timeout: seconds to wait, from the end of the upload, before the task fails.
     """
 
     template_fields: Sequence[str] = (
@@ -103,9 +111,16 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
         data: bytes | None = None,
         file_name: str | None = None,
         storage_conn_id: str | None = None,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.completion_wait = CompletionWait.checked(wait_for_completion, deferrable, poll_interval, timeout)
+        self.wait_for_completion, self.deferrable = wait_for_completion, deferrable
+        self.poll_interval, self.timeout = poll_interval, timeout
         if (file_path is None) == (data is None):
             raise InvalidParameterError(
                 "Pass exactly one of file_path (an image's path or URL) and data (its bytes)."
@@ -135,6 +150,27 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
             completion = self.hook.upload_person_thumbnail(self.workspace_name, file_name, content)
         self.log.info("Upload completion of %s", completion.describe())
         if completion.outcome() is UploadOutcome.WAITING:
+            wait, key = self.completion_wait, completion.thumbnail_key
+            if wait.wait_for_completion and wait.deferrable:
+                self.defer(
+                    trigger=wait.trigger([key], self.workspace_name, self.mi_conn_id),
+                    method_name="execute_complete",
+                    timeout=self.execution_timeout,
+                )
+            if wait.wait_for_completion:
+                return self._waited(wait.in_task(self.hook, self.workspace_name, [key], self.log))
             self.log.info("The API does not see %s yet; wait for it with a sensor.", completion.describe())
-            return {"thumbnailKey": completion.thumbnail_key, **completion.to_api_dict()}
+            return {"thumbnailKey": key, **completion.to_api_dict()}
         return {"thumbnailKey": completion.thumbnail_key, **_outcome(completion)}
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger: the same result, or failure, as a wait in the task."""
+        return self._waited(KeysOutcome.from_event(event))
+
+    def _waited(self, outcome: KeysOutcome) -> dict[str, Any]:
+        problem = self.completion_wait.unfinished(outcome, self.workspace_name, self.mi_conn_id)
+        if problem is not None:
+            raise AirflowFailException(problem) from outcome.error
+        [(key, completion)] = {**outcome.completed, **outcome.failed}.items()
+        self.log.info("Upload completion of %s", completion.describe())
+        return {"thumbnailKey": key, **_outcome(completion)}

@@ -1,31 +1,37 @@
-"""Trigger that waits, in the triggerer, until a person thumbnail upload is terminal."""
+"""Trigger that waits, in the triggerer, until one or many person thumbnail uploads are terminal."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_mi.core.endpoints import ApiRequest, complete_upload_request
-from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadCompletion, UploadOutcome
+from airflow_provider_mi.core.models import DEFAULT_WAITING_REASONS, UploadCompletion
 from airflow_provider_mi.core.polling import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
+    CheckAnswer,
     ErrorStreak,
+    KeysOutcome,
     WaitOutcome,
     describe_wait,
-    next_interval,
+    poll_keys,
+    run_polls_async,
 )
-from airflow_provider_mi.core.validation import validate_max_consecutive_errors, validate_poke_interval
-from airflow_provider_mi.exceptions import MediaIntelligenceError
+from airflow_provider_mi.core.validation import (
+    validate_max_consecutive_errors,
+    validate_poke_interval,
+    validate_thumbnail_keys,
+)
+from airflow_provider_mi.exceptions import InvalidParameterError, MediaIntelligenceError
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook
 
 
 class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
     """
-    Poll upload completion until the thumbnail is ``COMPLETED`` or has failed for good.
+    Poll upload completion until the thumbnail (or every one of ``thumbnail_keys``) is terminal.
 
     Only reads (completion is a status check), so it is safe to run again from scratch after a
     triggerer restart. It keeps plain values only: the credentials are read from the connection
@@ -34,7 +40,14 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
     Transient HTTP errors are retried by the async hook; checks that still fail count against
     ``max_consecutive_errors``, as in poke mode. At ``end_time`` it checks once more, then gives up.
 
-    :param thumbnail_key: the key to wait for.
+    Given ``thumbnail_keys`` (the upload operators' ``wait_for_completion``), one trigger waits for
+    them all: each round checks the keys still waiting, a few at once under the rate limits, and
+    a key that failed for good does not end the wait for the others. Its one event then says what
+    became of every key (``completed``, ``failed``, ``waiting``; see
+    :class:`~airflow_provider_mi.core.polling.KeysOutcome`) instead of ``thumbnail_key`` and
+    ``result``. The rules are :func:`~airflow_provider_mi.core.polling.poll_keys`', as in the task.
+
+    :param thumbnail_key: the key to wait for (the sensor's).
     :param workspace_name: the workspace, or ``None`` for the connection's default.
     :param mi_conn_id: the Airflow connection id.
     :param poke_interval: seconds between two polls.
@@ -46,11 +59,12 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
     :param consecutive_errors: checks that already failed in a row before the trigger started.
     :param exponential_backoff: back off between polls as Airflow's sensors do.
     :param max_wait: the longest interval between two polls with backoff, in seconds.
+    :param thumbnail_keys: the keys to wait for, instead of ``thumbnail_key``.
     """
 
     def __init__(
         self,
-        thumbnail_key: str,
+        thumbnail_key: str | None = None,
         workspace_name: str | None = None,
         mi_conn_id: str = MediaIntelligenceAsyncHook.default_conn_name,
         poke_interval: float = 60.0,
@@ -60,9 +74,13 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
         consecutive_errors: int = 0,
         exponential_backoff: bool = False,
         max_wait: float | None = None,
+        thumbnail_keys: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
+        if (thumbnail_key is None) == (thumbnail_keys is None):
+            raise InvalidParameterError("Pass exactly one of thumbnail_key and thumbnail_keys.")
         self.thumbnail_key = thumbnail_key
+        self.thumbnail_keys = None if thumbnail_keys is None else validate_thumbnail_keys(thumbnail_keys)
         self.workspace_name = workspace_name
         self.mi_conn_id = mi_conn_id
         self.poke_interval = validate_poke_interval(poke_interval)
@@ -73,15 +91,19 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
         self.exponential_backoff = exponential_backoff
         self.max_wait = None if max_wait is None else validate_poke_interval(max_wait, "max_wait")
         self._errors = ErrorStreak(self.max_consecutive_errors, consecutive_errors)
-        self._last_status = "not checked yet by the trigger"
-        self._request: ApiRequest[UploadCompletion] | None = None
+        self._requests: dict[str, ApiRequest[UploadCompletion]] = {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the plain keyword arguments (no secret) to rebuild the trigger."""
+        keys: dict[str, Any] = (
+            {"thumbnail_key": self.thumbnail_key}
+            if self.thumbnail_keys is None
+            else {"thumbnail_keys": list(self.thumbnail_keys)}
+        )
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "thumbnail_key": self.thumbnail_key,
+                **keys,
                 "workspace_name": self.workspace_name,
                 "mi_conn_id": self.mi_conn_id,
                 "poke_interval": self.poke_interval,
@@ -94,74 +116,63 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
             },
         )
 
-    def _event(self, status: WaitOutcome, message: str, **extra: Any) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "status": status.value,
-                "message": message,
-                "workspace_name": self.workspace_name,
-                "thumbnail_key": self.thumbnail_key,
-                "end_time": self.end_time,
-                "result": None,
-                **extra,
-            }
-        )
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal, then yield exactly one event."""
         async with MediaIntelligenceAsyncHook.shared(self.mi_conn_id) as hook:
             yield await self._wait(hook)
 
     async def _wait(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent:
-        poke_count = 2  # the sensor checked once before deferring
-        while (event := await self._check(hook)) is None:
-            if self.end_time is not None and time.time() >= self.end_time:
-                waited = describe_wait(
-                    self.thumbnail_key, self.workspace_name, self.mi_conn_id, self._last_status
-                )
-                return self._event(WaitOutcome.TIMEOUT, f"Sensor has timed out while deferred. {waited}")
-            interval = next_interval(
-                self.poke_interval,
-                poke_count,
-                exponential_backoff=self.exponential_backoff,
-                max_wait=self.max_wait,
-                seed=self.thumbnail_key,
-            )
-            if self.end_time is not None:  # the last check is made at the deadline itself
-                interval = min(interval, max(0.0, self.end_time - time.time()))
-            await asyncio.sleep(interval)
-            poke_count += 1
-        return event
+        keys = [self.thumbnail_key] if self.thumbnail_key is not None else list(self.thumbnail_keys or ())
+        steps = poll_keys(
+            keys,
+            waiting_reasons=self.waiting_reasons,
+            poke_interval=self.poke_interval,
+            end_time=self.end_time,
+            errors=self._errors,
+            log=self.log,
+            exponential_backoff=self.exponential_backoff,
+            max_wait=self.max_wait,
+        )
 
-    async def _check(self, hook: MediaIntelligenceAsyncHook) -> TriggerEvent | None:
-        """Check once: return the event if the wait is over, ``None`` to keep waiting."""
-        previous = self._last_status
+        async def check(batch: Sequence[str]) -> list[CheckAnswer]:
+            return list(await asyncio.gather(*(self._check(hook, key) for key in batch)))
+
+        outcome = await run_polls_async(steps, check)
+        return TriggerEvent(self._payload(outcome))
+
+    async def _check(self, hook: MediaIntelligenceAsyncHook, key: str) -> CheckAnswer:
+        """Check one key: its completion, or the error checking it raised."""
         try:
-            if self._request is None:  # thousands of triggers poll: build (and check) it once
+            request = self._requests.get(key)
+            if request is None:  # thousands of triggers poll: build (and check) it once
                 settings = await hook.get_settings()
                 workspace = settings.resolve_workspace(self.workspace_name, self.mi_conn_id)
-                self._request = complete_upload_request(workspace, self.thumbnail_key)
-            completion = await hook.call(self._request)
+                request = self._requests[key] = complete_upload_request(workspace, key)
+            return await hook.call(request)
         except MediaIntelligenceError as err:
-            failure = err if not err.retryable else self._errors.failed(err)
-            if failure is not None:
-                return self._event(WaitOutcome.ERROR, str(failure), error=failure.payload())
-            self._last_status = f"transient error ({err})"
-            self.log.warning("Checking thumbnail %r failed, will check again: %s", self.thumbnail_key, err)
-            return None
-        self._errors.succeeded()
-        status = self._last_status = completion.describe()
-        state = completion.outcome(self.waiting_reasons)
-        if state is UploadOutcome.COMPLETED:
-            return self._event(WaitOutcome.SUCCESS, status, result=completion.to_api_dict())
-        if state is UploadOutcome.FAILED:
-            return self._event(
-                WaitOutcome.FAILED, completion.failure_message(), result=completion.to_api_dict()
-            )
-        if completion.status is None:
-            self.log.warning("Unknown upload status %s; waiting", status)
-        elif status != previous:  # thousands of triggers may wait at once: say each new status once
-            self.log.info("Still waiting: %s", status)
+            return err
+
+    def _payload(self, outcome: KeysOutcome) -> dict[str, Any]:
+        """The event: every key's outcome, or for ``thumbnail_key`` the sensor's own fields."""
+        common = {"workspace_name": self.workspace_name, "end_time": self.end_time}
+        if self.thumbnail_key is None:
+            message = outcome.describe(self.workspace_name, self.mi_conn_id)
+            if outcome.error is not None:
+                message = f"{outcome.error} {message}"
+            elif outcome.status is WaitOutcome.TIMEOUT:
+                message = f"Timed out while deferred. {message}"
+            return {**outcome.to_event(), "message": message, **common}
+        key = self.thumbnail_key
+        payload: dict[str, Any] = {"status": outcome.status.value, "thumbnail_key": key, "result": None}
+        if outcome.error is not None:
+            payload.update(message=str(outcome.error), error=outcome.error.payload())
+        elif outcome.status is WaitOutcome.TIMEOUT:
+            waited = describe_wait(key, self.workspace_name, self.mi_conn_id, outcome.waiting[key])
+            payload["message"] = f"Sensor has timed out while deferred. {waited}"
+        elif outcome.status is WaitOutcome.FAILED:
+            failed = outcome.failed[key]
+            payload.update(message=failed.failure_message(), result=failed.to_api_dict())
         else:
-            self.log.debug("Still waiting: %s", status)
-        return None
+            completed = outcome.completed[key]
+            payload.update(message=completed.describe(), result=completed.to_api_dict())
+        return {**payload, **common}
