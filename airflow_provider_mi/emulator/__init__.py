@@ -10,19 +10,18 @@ A local emulator of the Media Intelligence API, for demos and DAG tests without 
 It verifies signature v2 as the API Gateway does (:mod:`.signature`), implements the person
 thumbnail upload flow (presigned URL, PUT, complete), ``GET`` workspace and the person API
 (:mod:`.person_routes`: persons, their thumbnails and tags, merge, compare and similar, kept by
-:mod:`.persons`), and judges uploads by decoding them with Pillow (:mod:`.judge`, which documents
-its rules; the ``emulator`` extra installs Pillow). Compare and similar score pictures with a
-perceptual hash (:mod:`.likeness`), a deterministic stand-in for face matching; :mod:`.faces` draws
-made-up people for it. ``emulator.state.advance(seconds)`` moves the API's clock on (thumbnail keys
-expire 24 hours after upload) and ``state.write_requests()`` proves what a client did not write.
-Its rules (:mod:`.rules`) are its own, apart from the client's, so that tests comparing the two can
-disagree. :mod:`.faults` scripts failures (``emulator.state.inject("complete",
-faults.http_error(503))``). ``rate_limits`` throttles the signed endpoints as the gateway does and
-``latency_seconds`` delays every answer; its control routes under ``/_emulator/`` (``stats``,
-``complete-all``, ``thumbnails``, ``advance``) serve benchmarks and tests in another process.
-``python -m airflow_provider_mi.emulator`` (or ``mi-emulator``) runs it from the command line; the
-pytest fixture ``mi_emulator`` starts one per test.
-"""
+:mod:`airflow_provider_mi.emulator.persons`), and judges uploads by decoding them with Pillow
+(:mod:`.judge`, which documents its rules; the ``emulator`` extra installs Pillow). Compare and
+similar score pictures with a perceptual hash (:mod:`.likeness`), a deterministic stand-in for face
+matching; :mod:`.faces` draws made-up people for it. ``emulator.state.advance(seconds)`` moves the
+API's clock on (thumbnail keys expire 24 hours after upload) and ``state.write_requests()`` proves
+what a client did not write. Its rules (:mod:`.rules`) are its own, apart from the client's, so that
+tests comparing the two can disagree. :mod:`.faults` scripts failures
+(``emulator.state.inject("complete", faults.http_error(503))``). ``rate_limits`` throttles the
+signed endpoints as the gateway does and ``latency_seconds`` delays every answer; its control routes
+under ``/_emulator/`` (``stats``, ``complete-all``, ``thumbnails``, ``advance``) serve benchmarks
+and tests in another process. ``python -m airflow_provider_mi.emulator`` (or ``mi-emulator``) runs
+it from the command line; the pytest fixture ``mi_emulator`` starts one per test. """
 
 from __future__ import annotations
 
