@@ -30,9 +30,13 @@ mi_constraints_file() {
     if [[ $1 == *-lowest ]]; then echo "$MI_ROOT/constraints/lowest-direct.txt"; fi
 }
 
-# Prints the project's extras a series installs: the object-storage tests' need more than the floors.
+# Prints the project's extras a series installs: the object-storage tests need more than the floors.
 mi_extras() {
-    if [[ $1 == *-lowest ]]; then echo "test"; else echo "test,test-storage"; fi
+    case "$1" in
+        *-lowest) echo "test" ;;
+        3.3) echo "test,test-storage,docs" ;; # the docs are built with the current Airflow only
+        *) echo "test,test-storage" ;;
+    esac
 }
 
 # mi_install_hash VERSION [CONSTRAINTS_FILE]: prints the hash that says what a venv was installed from.
