@@ -21,7 +21,7 @@ tests comparing the two can disagree. :mod:`.faults` scripts failures
 signed endpoints as the gateway does and ``latency_seconds`` delays every answer; its control routes
 under ``/_emulator/`` (``stats``, ``complete-all``, ``thumbnails``, ``advance``) serve benchmarks
 and tests in another process. ``python -m airflow_provider_mi.emulator`` (or ``mi-emulator``) runs
-it from the command line; the pytest fixture ``mi_emulator`` starts one per test. """
+it from the command line; the pytest fixture ``mi_emulator`` starts one per test."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from airflow_provider_mi.operators.bulk_upload import (
     validate_whole_number,
 )
 from airflow_provider_mi.operators.persons import ON_MATCH, best_face_match
+from airflow_provider_mi.operators.waiting import CompletionWait
 
 #: What to do when there is no manifest at ``manifest_path``.
 ON_MISSING_MANIFEST = ("start", "fail")
@@ -312,31 +313,19 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         return result
 
     def _await_completion(self, workspace: str, result: FileUpload) -> FileUpload:
-        """Check completion until the API sees the upload, or ``completion_timeout`` has passed."""
+        """Wait as the upload operators do, until the API sees the upload or ``completion_timeout`` passes."""
         key = result.thumbnail_key
         assert key is not None
-        deadline = time.monotonic() + self.completion_timeout
-        while result.state is UploadOutcome.WAITING:
-            if time.monotonic() >= deadline:
-                return replace(
-                    result,
-                    state=UploadOutcome.FAILED,
-                    upload_status=None,  # no verdict: the next run checks again
-                    upload_message=f"not seen by the API within {self.completion_timeout:g} s",
-                )
-            time.sleep(self.poll_interval)
-            try:
-                completion = self.hook.complete_person_thumbnail_upload(workspace, key)
-            except MediaIntelligenceAuthenticationError:
-                raise
-            except MediaIntelligenceError as err:
-                return replace(
-                    result, state=UploadOutcome.FAILED, upload_status=None, upload_message=str(err)
-                )
-            result = FileUpload(
-                result.file, completion.outcome(), key, completion.raw_status, completion.reason
-            )
-        return result
+        wait = CompletionWait(True, False, self.poll_interval, self.completion_timeout)
+        outcome = wait.in_task(self.hook, workspace, [key], self.log)
+        answered = outcome.completed.get(key) or outcome.failed.get(key)
+        if answered is not None:
+            return FileUpload(result.file, answered.outcome(), key, answered.raw_status, answered.reason)
+        if isinstance(outcome.error, MediaIntelligenceAuthenticationError):
+            raise outcome.error
+        why = outcome.error or f"not seen by the API within {self.completion_timeout:g} s"
+        # No verdict on the bytes: the next run checks the key again.
+        return replace(result, state=UploadOutcome.FAILED, upload_status=None, upload_message=str(why))
 
     def _remember(self, name: str, photo: Photo, record: FileRecord, result: FileUpload) -> None:
         """Record what the upload of a photo came to; save now and then."""

@@ -232,3 +232,17 @@ def test_a_mapping_names_the_files_of_each_person(tmp_path, mi_emulator):
     files = [str(tmp_path / "anywhere" / "0.jpg"), str(tmp_path / "anywhere" / "1.jpg")]
     result = sync({"Eve": files}, tmp_path / "manifest.json")
     assert result["created"] == 1 and persons(mi_emulator) == {"Eve": 2}
+
+
+def test_late_uploads_are_waited_for_and_a_run_that_gave_up_on_them_resumes_with_their_keys(
+    faces, tmp_path, mi_emulator
+):
+    mi_emulator.state.visibility_delay = 60.0  # the API sees no upload for a minute
+    with pytest.raises(AirflowException, match=r"3 of 3 persons failed.*not seen by the API within 0\.2 s"):
+        sync(faces, tmp_path / "manifest.json", completion_timeout=0.2)
+    assert mi_emulator.state.persons(WS) == []
+    uploads = endpoints(mi_emulator).count("presigned-url")
+    mi_emulator.state.make_all_visible()
+    result = sync(faces, tmp_path / "manifest.json")
+    assert result["created"] == 3
+    assert endpoints(mi_emulator).count("presigned-url") == uploads, "the first run's keys are used"
