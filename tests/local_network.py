@@ -110,6 +110,15 @@ class LocalProxy:
         return self.tunnels_to(port)
 
 
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a server the tests started: politely, then for good after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,11 +165,7 @@ def local_proxy(workdir: Path) -> Iterator[LocalProxy]:
                 time.sleep(0.05)
             yield LocalProxy(int(port_file.read_text()), log_file)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
 
 @dataclass

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from local_network import stop
+
 LIFETIME_SECONDS = 900
 ACCESS_KEY, SECRET_KEY, REGION = "moto-access-key", "moto-secret-key", "us-east-1"
 
@@ -99,8 +101,4 @@ def s3_server(*, locked: bool = False) -> Iterator[S3Server]:
                     time.sleep(0.1)
             yield S3Server(url)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
