@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, Context
 
+from airflow_provider_mi import lineage
 from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.manifest import FileRecord, Manifest, load_manifest
@@ -146,6 +147,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         "mi_conn_id",
         "report_path",
     )
+    lineage_writes = (lineage.PERSONS, lineage.PERSON_THUMBNAILS)
 
     def __init__(
         self,
@@ -224,6 +226,15 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         finally:
             self._save(force=True)
         return self._finish(outcomes, workspace, report_path)
+
+    def lineage_sources(self) -> list[str]:
+        """The folder of person folders (for a mapping: the folders of its files)."""
+        return lineage.local_sources(self.source)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The counts and ``changed``, person name -> id of those created or given photos (at most 100)."""
+        counts = {field: result[field] for field in ("persons", "created", "attached", "unchanged", "failed")}
+        return {**counts, **lineage.bounded_mapping(result["changed"], "changed")}
 
     def _load_manifest(self, workspace: str) -> Manifest:
         manifest = load_manifest(self._manifest_path)

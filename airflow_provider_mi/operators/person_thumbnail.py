@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
+from airflow_provider_mi import lineage
 from airflow_provider_mi.core.models import UploadCompletion, UploadOutcome
 from airflow_provider_mi.exceptions import InvalidParameterError, PersonThumbnailNotReadyError
 from airflow_provider_mi.operators.base import (
@@ -46,6 +47,7 @@ class MediaIntelligenceCompletePersonThumbnailUploadOperator(MediaIntelligenceBa
     """
 
     template_fields: Sequence[str] = ("thumbnail_key", "workspace_name", "mi_conn_id")
+    lineage_writes = (lineage.PERSON_THUMBNAILS,)
 
     def __init__(self, *, thumbnail_key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -57,6 +59,10 @@ class MediaIntelligenceCompletePersonThumbnailUploadOperator(MediaIntelligenceBa
             completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
         self.log.info("Upload completion of %s", completion.describe())
         return _outcome(completion)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The thumbnail's key and status."""
+        return {"thumbnailKeys": [self.thumbnail_key], "uploadStatus": result["uploadStatus"]}
 
 
 class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperator):
@@ -86,6 +92,7 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
     """
 
     template_fields: Sequence[str] = ("file_path", "file_name", "workspace_name", "mi_conn_id")
+    lineage_writes = (lineage.PERSON_THUMBNAILS,)
 
     def __init__(
         self,
@@ -128,3 +135,11 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
             self.log.info("The API does not see %s yet; wait for it with a sensor.", completion.describe())
             return {"thumbnailKey": completion.thumbnail_key, **completion.to_api_dict()}
         return {"thumbnailKey": completion.thumbnail_key, **_outcome(completion)}
+
+    def lineage_sources(self) -> list[str]:
+        """The image's path (none for ``data``)."""
+        return lineage.local_sources(self.file_path)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The new thumbnail's key and status."""
+        return {"thumbnailKeys": [result["thumbnailKey"]], "uploadStatus": result["uploadStatus"]}
