@@ -3,8 +3,8 @@
 #
 # Source it, then call `mi_bootstrap SERIES` (SERIES: 3.3, 2.11 or 2.11-lowest). It sets MI_VENV to
 # the venv, .venvs/airflow-SERIES, holding the pinned Airflow and this project (editable, with its
-# `test` extra), installed in one resolver run; 2.11-lowest is Airflow 2.11 with every direct
-# dependency at its floor (constraints/lowest-direct.txt). A stamp file in the venv holds a hash of
+# `test` extra, and `openlineage` outside 2.11-lowest), installed in one resolver run; 2.11-lowest
+# is Airflow 2.11 with every direct dependency at its floor (constraints/lowest-direct.txt). A stamp file in the venv holds a hash of
 # pyproject.toml, the constraints and the Airflow version; the venv is re-installed when that hash
 # changes, and created anew when its interpreter is missing or broken. Set MI_PYTHON to build the
 # venvs with another interpreter.
@@ -28,6 +28,12 @@ mi_airflow_pin() {
 # Prints the constraints file that pins a series' dependencies: the floors for *-lowest, else nothing.
 mi_constraints_file() {
     if [[ $1 == *-lowest ]]; then echo "$MI_ROOT/constraints/lowest-direct.txt"; fi
+}
+
+# Prints the project's extras a series installs: the test extra, and OpenLineage except at the
+# floors (openlineage-python needs a newer requests than the floor the lowest environment pins).
+mi_extras() {
+    if [[ $1 == *-lowest ]]; then echo "test"; else echo "test,openlineage"; fi
 }
 
 # mi_install_hash VERSION [CONSTRAINTS_FILE]: prints the hash that says what a venv was installed from.
@@ -81,7 +87,7 @@ mi_bootstrap() {
     fi
     rm -f "$stamp"
     mi_quiet "$venv/bin/python" -m pip install --no-input --progress-bar off "${pip_args[@]}" \
-        "apache-airflow==$version" -e "$MI_ROOT[test]" || return
+        "apache-airflow==$version" -e "$MI_ROOT[$(mi_extras "$series")]" || return
     echo "$want" >"$stamp" || return
     echo "bootstrap: installed apache-airflow==$version and the project into $venv in $((SECONDS - started)) s"
 }

@@ -17,6 +17,8 @@ from airflow_provider_mi.emulator.faces import face_image
 from airflow_provider_mi.lineage import hostname
 from helpers import asset_event_extras, task_states, xcoms
 
+pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is not installed")
+
 DAGS = Path(__file__).parent / "dags"
 DAG_ID = "mi_e2e_lineage"
 WORKSPACE = "e2e-lineage"
