@@ -9,6 +9,7 @@ from airflow_provider_mi.core.settings import CONN_TYPE, DEFAULT_BASE_URL, EXTRA
 
 INTEGRATION = "NCP Media Intelligence"
 HOOK_CLASS = "airflow_provider_mi.hooks.media_intelligence.MediaIntelligenceHook"
+WORKSPACE_LINK_CLASS = "airflow_provider_mi.links.MediaIntelligenceWorkspaceLink"
 
 #: Standard connection fields: which to hide, how to label them, what to show while empty.
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -61,6 +62,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         **modules,
+        "extra-links": [WORKSPACE_LINK_CLASS],
         "connection-types": [
             {
                 "hook-class-name": HOOK_CLASS,

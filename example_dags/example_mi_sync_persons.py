@@ -7,6 +7,10 @@ none is registered twice) or adds the new photos to the person, and remembers in
 file became which thumbnail of which person: run it again and nothing is sent but one listing.
 Point ``manifest_path`` at a place every worker sees. The sample set's "people" are drawn for the
 emulator's stand-in for face matching, which matches them to each other and not to the others.
+
+The task produces the asset ``ncp-mi://demo-workspace/persons``: its event's extra holds the counts
+and ``changed`` (person name -> id of those created or given photos), which
+``example_mi_new_persons`` (scheduled on the asset) reads.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from airflow.providers.common.compat.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG, Asset
 
 from airflow_provider_mi.operators.person_sync import MediaIntelligenceSyncPersonsOperator
 
 SAMPLE_FACES = Path(__file__).parent / "assets" / "faces"
+#: The workspace's persons, as an asset (a Dataset on Airflow 2).
+PERSONS = Asset("ncp-mi://demo-workspace/persons")
 
 with DAG(
     dag_id="example_mi_sync_persons",
@@ -40,4 +46,5 @@ with DAG(
         manifest_path="{{ params.manifest_path }}",
         report_path="{{ params.report_path }}",
         progress_interval=1,
+        outlets=[PERSONS],
     )

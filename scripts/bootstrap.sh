@@ -3,8 +3,8 @@
 #
 # Source it, then call `mi_bootstrap SERIES` (SERIES: 3.3, 2.11 or 2.11-lowest). It sets MI_VENV to
 # the venv, .venvs/airflow-SERIES, holding the pinned Airflow and this project (editable, with its
-# `test` extra), installed in one resolver run; 2.11-lowest is Airflow 2.11 with every direct
-# dependency at its floor (constraints/lowest-direct.txt). A stamp file in the venv holds a hash of
+# `test` extra, and `openlineage` outside 2.11-lowest), installed in one resolver run; 2.11-lowest
+# is Airflow 2.11 with every direct dependency at its floor (constraints/lowest-direct.txt). A stamp file in the venv holds a hash of
 # pyproject.toml, the constraints and the Airflow version; the venv is re-installed when that hash
 # changes, and created anew when its interpreter is missing or broken. Set MI_PYTHON to build the
 # venvs with another interpreter.
@@ -30,12 +30,14 @@ mi_constraints_file() {
     if [[ $1 == *-lowest ]]; then echo "$MI_ROOT/constraints/lowest-direct.txt"; fi
 }
 
-# Prints the project's extras a series installs: the object-storage tests need more than the floors.
+# Prints the project's extras a series installs: the object-storage and OpenLineage tests need more
+# than the floors (aiobotocore a newer aiohttp, openlineage-python a newer requests), the docs are
+# built with the current Airflow only.
 mi_extras() {
     case "$1" in
         *-lowest) echo "test" ;;
-        3.3) echo "test,test-storage,docs" ;; # the docs are built with the current Airflow only
-        *) echo "test,test-storage" ;;
+        3.3) echo "test,test-storage,openlineage,docs" ;;
+        *) echo "test,test-storage,openlineage" ;;
     esac
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context, conf
 
-from airflow_provider_mi import storage
+from airflow_provider_mi import lineage, storage
 from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.core.polling import KeysOutcome
@@ -195,6 +195,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         "report_path",
         "storage_conn_id",
     )
+    lineage_writes = (lineage.PERSON_THUMBNAILS,)
 
     def __init__(
         self,
@@ -237,6 +238,9 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
             "Uploading %d files to workspace %s, %d at a time", len(files), workspace, self.max_concurrency
         )
         results, rejected = self._upload_all(files, workspace)
+        self._uploaded_keys = [
+            r.thumbnail_key for r in results if r.thumbnail_key and r.state.value != "failed"
+        ]
         counts = Counter(result.state.value for result in results)
         summary = (
             f"{counts['completed']} completed, {counts['waiting']} waiting to be seen by the API, "
@@ -353,6 +357,15 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
                 )
         report["counts"] = dict(Counter(entry.get("state") for entry in report.get("files", [])))
         write_json(report_path, report)
+
+    def lineage_sources(self) -> list[str]:
+        """The folders, patterns and files of ``sources``."""
+        return lineage.local_sources(self.sources)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The counts, and the keys of the uploads (completed or waiting), at most 100 of them."""
+        counts = {field: result[field] for field in ("files", "completed", "waiting", "failed")}
+        return {**counts, **lineage.bounded(getattr(self, "_uploaded_keys", []), "thumbnailKeys")}
 
     @staticmethod
     def _see(report_path: Path | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, Context
 
-from airflow_provider_mi import storage
+from airflow_provider_mi import lineage, storage
 from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core.local_files import write_json
 from airflow_provider_mi.core.manifest import FileRecord, Manifest, read_manifest
@@ -152,6 +152,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         "report_path",
         "storage_conn_id",
     )
+    lineage_writes = (lineage.PERSONS, lineage.PERSON_THUMBNAILS)
 
     def __init__(
         self,
@@ -234,6 +235,15 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         finally:
             self._save(force=True)
         return self._finish(outcomes, workspace, report_path)
+
+    def lineage_sources(self) -> list[str]:
+        """The folder of person folders (for a mapping: the folders of its files)."""
+        return lineage.local_sources(self.source)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The counts and ``changed``, person name -> id of those created or given photos (at most 100)."""
+        counts = {field: result[field] for field in ("persons", "created", "attached", "unchanged", "failed")}
+        return {**counts, **lineage.bounded_mapping(result["changed"], "changed")}
 
     def _load_manifest(self, workspace: str) -> Manifest:
         where = storage.display(self._manifest_path)

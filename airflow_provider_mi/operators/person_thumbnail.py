@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context, conf
 
-from airflow_provider_mi import storage
+from airflow_provider_mi import lineage, storage
 from airflow_provider_mi.core.models import UploadCompletion, UploadOutcome
 from airflow_provider_mi.core.polling import KeysOutcome
 from airflow_provider_mi.exceptions import InvalidParameterError, PersonThumbnailNotReadyError
@@ -48,6 +48,7 @@ class MediaIntelligenceCompletePersonThumbnailUploadOperator(MediaIntelligenceBa
     """
 
     template_fields: Sequence[str] = ("thumbnail_key", "workspace_name", "mi_conn_id")
+    lineage_writes = (lineage.PERSON_THUMBNAILS,)
 
     def __init__(self, *, thumbnail_key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -59,6 +60,10 @@ class MediaIntelligenceCompletePersonThumbnailUploadOperator(MediaIntelligenceBa
             completion = self.hook.complete_person_thumbnail_upload(self.workspace_name, self.thumbnail_key)
         self.log.info("Upload completion of %s", completion.describe())
         return _outcome(completion)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The thumbnail's key and status."""
+        return {"thumbnailKeys": [self.thumbnail_key], "uploadStatus": result["uploadStatus"]}
 
 
 class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperator):
@@ -103,6 +108,7 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
         "mi_conn_id",
         "storage_conn_id",
     )
+    lineage_writes = (lineage.PERSON_THUMBNAILS,)
 
     def __init__(
         self,
@@ -174,3 +180,11 @@ class MediaIntelligenceUploadPersonThumbnailOperator(MediaIntelligenceBaseOperat
         [(key, completion)] = {**outcome.completed, **outcome.failed}.items()
         self.log.info("Upload completion of %s", completion.describe())
         return {"thumbnailKey": key, **_outcome(completion)}
+
+    def lineage_sources(self) -> list[str]:
+        """The image's path (none for ``data``)."""
+        return lineage.local_sources(self.file_path)
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The new thumbnail's key and status."""
+        return {"thumbnailKeys": [result["thumbnailKey"]], "uploadStatus": result["uploadStatus"]}

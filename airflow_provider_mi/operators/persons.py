@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, Context
 
+from airflow_provider_mi import lineage
 from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core.persons import Person, PersonMatch
 from airflow_provider_mi.core.validation import validate_choice
@@ -73,6 +74,8 @@ class MediaIntelligenceRegisterPersonOperator(MediaIntelligenceBaseOperator):
     """
 
     template_fields: Sequence[str] = ("thumbnail_keys", "name", "description", "workspace_name", "mi_conn_id")
+    lineage_reads = (lineage.PERSON_THUMBNAILS,)
+    lineage_writes = (lineage.PERSONS,)
 
     def __init__(
         self,
@@ -150,6 +153,10 @@ class MediaIntelligenceRegisterPersonOperator(MediaIntelligenceBaseOperator):
         self.log.info("Added %d thumbnails to %s, matched by %s", len(new), described, matched_by)
         return _result(person_id, "attached", matched_by, score)
 
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The person and what became of it."""
+        return {"personIds": [result["personId"]], "action": result["action"]}
+
 
 def _result(person_id: str, action: str, matched_by: str | None, score: float | None) -> dict[str, Any]:
     return {
@@ -223,6 +230,8 @@ class MediaIntelligenceAddPersonThumbnailsOperator(MediaIntelligenceBaseOperator
         "workspace_name",
         "mi_conn_id",
     )
+    lineage_reads = (lineage.PERSON_THUMBNAILS,)
+    lineage_writes = (lineage.PERSONS,)
 
     def __init__(
         self,
@@ -273,6 +282,14 @@ class MediaIntelligenceAddPersonThumbnailsOperator(MediaIntelligenceBaseOperator
         )
         return _added(person_id, new, added_ids, len(after))
 
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The person and the keys added to it."""
+        return {
+            "personIds": [result["personId"]],
+            "action": result["action"],
+            "thumbnailKeys": result["added"],
+        }
+
 
 def _added(person_id: str, keys: list[str], thumbnail_ids: list[str], count: int) -> dict[str, Any]:
     return {
@@ -299,6 +316,7 @@ class MediaIntelligenceRemovePersonThumbnailsOperator(MediaIntelligenceBaseOpera
     """
 
     template_fields: Sequence[str] = ("person_id", "thumbnail_ids", "workspace_name", "mi_conn_id")
+    lineage_writes = (lineage.PERSONS,)
 
     def __init__(self, *, person_id: str | int, thumbnail_ids: Sequence[str | int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -332,6 +350,10 @@ class MediaIntelligenceRemovePersonThumbnailsOperator(MediaIntelligenceBaseOpera
         )
         return {"personId": person_id, "removed": removing, "remaining": len(remaining)}
 
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The person and the thumbnails removed from it."""
+        return {"personIds": [result["personId"]], "removedThumbnailIds": result["removed"]}
+
 
 class MediaIntelligenceMergePersonsOperator(MediaIntelligenceBaseOperator):
     """
@@ -355,6 +377,7 @@ class MediaIntelligenceMergePersonsOperator(MediaIntelligenceBaseOperator):
     """
 
     template_fields: Sequence[str] = ("person_id", "merged_person_ids", "workspace_name", "mi_conn_id")
+    lineage_writes = (lineage.PERSONS,)
 
     def __init__(
         self,
@@ -422,6 +445,11 @@ class MediaIntelligenceMergePersonsOperator(MediaIntelligenceBaseOperator):
             "mergedTime": result.merged_time,
         }
 
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The person that remains, those merged into it, and whether it was done (not a dry run)."""
+        merged_ids = [person["personId"] for person in result["mergedPersons"]]
+        return {"personIds": [result["personId"]], "mergedPersonIds": merged_ids, "merged": result["merged"]}
+
 
 class MediaIntelligenceDeletePersonOperator(MediaIntelligenceBaseOperator):
     """
@@ -437,6 +465,7 @@ class MediaIntelligenceDeletePersonOperator(MediaIntelligenceBaseOperator):
     """
 
     template_fields: Sequence[str] = ("person_id", "workspace_name", "mi_conn_id")
+    lineage_writes = (lineage.PERSONS,)
 
     def __init__(self, *, person_id: str | int, missing_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -466,3 +495,7 @@ class MediaIntelligenceDeletePersonOperator(MediaIntelligenceBaseOperator):
         hook.delete_person(workspace, person_id)
         self.log.info("Deleted person %s", described(person))
         return {"personId": person_id, "deleted": True, "name": person.name}
+
+    def asset_event_extra(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The person, and whether it was deleted (not gone already)."""
+        return {"personIds": [result["personId"]], "deleted": result["deleted"]}

@@ -90,3 +90,35 @@ def _xcom_value(stored: str) -> Any:
         except json.JSONDecodeError:
             return decoded  # a plain string value
     return decoded
+
+
+def asset_event_extras(airflow_home: Path, dag_id: str) -> dict[str, list[tuple[str, Any]]]:
+    """
+    Return ``{task_id: [(asset uri, extra), ...]}``: the asset events (Airflow 2: dataset events)
+    the latest run of ``dag_id`` emitted, as the metadata database holds them.
+    """
+    with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        run_id = _latest_run_id(db, dag_id)
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        kind = "asset" if "asset_event" in tables else "dataset"
+        rows = db.execute(
+            f"SELECT e.source_task_id, a.uri, e.extra FROM {kind}_event e "
+            f"JOIN {kind} a ON a.id = e.{kind}_id "
+            "WHERE e.source_dag_id = ? AND e.source_run_id = ? ORDER BY e.id",
+            (dag_id, run_id),
+        ).fetchall()
+    events: dict[str, list[tuple[str, Any]]] = {}
+    for task_id, uri, extra in rows:
+        events.setdefault(task_id, []).append((uri, _xcom_value(extra) if extra else {}))
+    return events
+
+
+def xcoms(airflow_home: Path, dag_id: str, key: str) -> dict[str, Any]:
+    """Return ``{task_id: value}`` of the XComs ``key`` of the latest run of ``dag_id``."""
+    with closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        run_id = _latest_run_id(db, dag_id)
+        rows = db.execute(
+            "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = ?",
+            (dag_id, run_id, key),
+        ).fetchall()
+    return {_task_name(task_id, map_index): _xcom_value(value) for task_id, map_index, value in rows}

@@ -38,7 +38,8 @@ def test_the_example_registers_the_sample_set_and_a_second_run_writes_nothing(ai
         before = len(emulator.state.requests)
         second = run_dag(EXAMPLES, "example_mi_sync_persons", emulator.airflow_env(), conf=conf)
         assert second.succeeded, second.output[-6000:]
-        assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons"]
+        # One listing, then the read of the workspace for the task's link: no write.
+        assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons", "workspace"]
     summary = return_values(airflow_home, "example_mi_sync_persons")["sync_faces"]
     assert (summary["persons"], summary["unchanged"], summary["changed"]) == (3, 3, {})
 
@@ -86,7 +87,8 @@ def test_a_sync_killed_halfway_resumes_without_duplicates_through_429s(airflow_h
         before = len(emulator.state.requests)
         again = run_dag(DAGS, "mi_e2e_sync", emulator.airflow_env(), conf=conf)
         assert again.succeeded, again.output[-6000:]
-        assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons"]
+        # One listing, then the read of the workspace for the task's link: no write.
+        assert [entry.endpoint for entry in emulator.state.requests[before:]] == ["list-persons", "workspace"]
     summary = return_values(airflow_home, "mi_e2e_sync")["sync"]
     assert summary["unchanged"] == PEOPLE
 
