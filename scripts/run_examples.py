@@ -37,8 +37,11 @@ def example_dag_ids() -> list[str]:
 
 
 def airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # In AIRFLOW_HOME, not the work tree: `python -m` puts its directory first on sys.path, which
+    # would import this checkout's provider over an installed wheel's.
     return subprocess.run(
         [sys.executable, "-m", "airflow", *args],
+        cwd=env["AIRFLOW_HOME"],
         env=env,
         capture_output=True,
         text=True,
