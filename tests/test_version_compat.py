@@ -89,3 +89,21 @@ def test_the_airflow_free_parts_import_without_airflow():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_classifiers_name_exactly_the_pythons_scripts_test_runs():
+    # The test environments use python3 (3.11 on these machines); the smoke environments py3.X.
+    smoke = subprocess.run(
+        ["bash", "-c", 'source scripts/bootstrap.sh && echo "${MI_SMOKE_SERIES[*]}"'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    tested = {"3.11"} | {series.removeprefix("py") for series in smoke if series.startswith("py")}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    prefix = "Programming Language :: Python :: 3."
+    declared = {line.rsplit(" :: ", 1)[1] for line in project["classifiers"] if line.startswith(prefix)}
+    assert declared == tested
+    assert project["requires-python"] == f">={min(tested, key=Version)}"
