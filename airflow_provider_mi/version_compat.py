@@ -1,8 +1,8 @@
 """
 The oldest Airflow this provider runs on, checked when its Airflow side is imported.
 
-Each Airflow-facing package (``hooks``, ``operators``, ``sensors``, ``triggers``) imports this
-module first, so on an older Airflow importing any of them raises a ``RuntimeError`` that names
+Each Airflow-facing package (``hooks``, ``operators``, ``sensors``, ``triggers``) and ``storage``
+import this module first, so on an older Airflow importing any of them raises a ``RuntimeError`` that names
 this package, its version and the minimum, as Airflow's own providers do, instead of an
 ``ImportError`` from deep inside Airflow. The top-level package, ``core`` and the emulator stay
 free of Airflow (the pytest plugin loads before a test suite has set ``AIRFLOW_HOME``) and do not

@@ -16,7 +16,7 @@ from airflow_provider_mi import __version__
 from airflow_provider_mi.version_compat import MIN_AIRFLOW_VERSION, check_airflow_version
 
 ROOT = Path(__file__).parents[1]
-AIRFLOW_PACKAGES = ("hooks", "operators", "sensors", "triggers")
+AIRFLOW_PACKAGES = ("hooks", "operators", "sensors", "triggers", "storage")
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -59,8 +59,9 @@ def test_importing_any_airflow_part_of_the_provider_on_an_older_airflow_raises()
         import airflow
         airflow.__version__ = "2.10.5"  # as if an older Airflow were installed
         for package in {AIRFLOW_PACKAGES!r}:
+            module = "storage" if package == "storage" else f"{{package}}.person_thumbnail"
             try:
-                __import__(f"airflow_provider_mi.{{package}}.person_thumbnail")
+                __import__(f"airflow_provider_mi.{{module}}")
             except RuntimeError as err:
                 print(package, "|", err)
             else:
