@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+from airflow_provider_mi import version_compat  # noqa: F401  (raises on an Airflow older than supported)
 from airflow_provider_mi.core.local_files import sha256_of, write_json
 from airflow_provider_mi.exceptions import InvalidParameterError
 

@@ -37,14 +37,27 @@ def example_dag_ids() -> list[str]:
 
 
 def airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=DAG_TIMEOUT_SECONDS,
-        check=False,
-    )
+    # In AIRFLOW_HOME, not the work tree: `python -m` puts its directory first on sys.path, which
+    # would import this checkout's provider over an installed wheel's.
+    command = [sys.executable, "-m", "airflow", *args]
+    try:
+        return subprocess.run(
+            command,
+            cwd=env["AIRFLOW_HOME"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DAG_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:  # a failed run like any other: report it, go on
+        output = [
+            part.decode(errors="replace") if isinstance(part, bytes) else part or ""
+            for part in (err.stdout, err.stderr)
+        ]
+        return subprocess.CompletedProcess(
+            command, -1, output[0], output[1] + f"\ntimed out after {DAG_TIMEOUT_SECONDS} s"
+        )
 
 
 def print_report(path: Path) -> None:

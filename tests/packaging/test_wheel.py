@@ -5,7 +5,9 @@ and the wheel installs into fresh Airflow 3.3 and 2.11 environments, where Airfl
 It runs in the Airflow 3.3 test environment only (the 2.11 run skips it): it builds once and
 installs the wheel into a new virtual environment per supported Airflow, both at once, each with
 the Airflow release that ``scripts/bootstrap.sh`` pins. Everything happens in temporary
-directories: the project is copied first, so the build writes nothing into the work tree.
+directories: ``scripts/build_dist.py`` copies the project first, so the build writes nothing into
+the work tree. Under scripts/test, which builds once a run for these tests and the smoke
+environments, the artefacts are the ones it names in ``MI_DIST_DIR``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -46,18 +47,6 @@ DIST_NAME = "airflow_provider_mi"
 SERIES = ("3.3", "2.11")
 #: Seconds one `pip install` of Airflow and the wheel may take (about 40 s here).
 INSTALL_TIMEOUT = 600.0
-#: Not copied for the build: version control, environments, caches and earlier build output.
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git",
-    ".venvs",
-    ".demo",
-    "*_cache",
-    ".hypothesis",
-    "__pycache__",
-    "build",
-    "dist",
-    "*.egg-info",
-)
 #: A line reporting a problem (Airflow's plain and structured log formats, Python warnings).
 PROBLEM = re.compile(r"warn|error|exception|traceback|deprecat", re.IGNORECASE)
 
@@ -92,11 +81,13 @@ class Dist:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
-    """The sdist and wheel that ``python -m build`` makes of a copy of the project."""
-    source = tmp_path_factory.mktemp("source") / "project"
-    shutil.copytree(REPO, source, ignore=COPY_IGNORE)
-    out = tmp_path_factory.mktemp("dist")
-    succeeded(run_process([sys.executable, "-m", "build", "--outdir", str(out), str(source)], timeout=300))
+    """The sdist and wheel that ``python -m build`` makes of a copy of the project (scripts/build_dist.py)."""
+    if os.environ.get("MI_DIST_DIR"):
+        out = Path(os.environ["MI_DIST_DIR"])  # built by scripts/test for this run
+    else:
+        out = tmp_path_factory.mktemp("dist")
+        build = [sys.executable, str(REPO / "scripts" / "build_dist.py"), str(out)]
+        succeeded(run_process(build, timeout=300))
     wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
     assert [path.name for path in wheels] == [f"{DIST_NAME}-{__version__}-py3-none-any.whl"]
     assert [path.name for path in sdists] == [f"{DIST_NAME}-{__version__}.tar.gz"]
