@@ -30,14 +30,20 @@ from benchmarks.clients.limits import add_time_scale_argument, start_throttled_c
 from benchmarks.emulator import control
 
 
-def make_triggers(prefix: str, count: int, interval: float) -> list[Any]:
-    """``count`` triggers, each waiting for its own key."""
+def make_triggers(prefix: str, count: int, interval: float, answered: set[str]) -> list[Any]:
+    """``count`` triggers, each waiting for its own key, noted in ``answered`` at its first answer."""
+    from airflow_provider_mi.exceptions import MediaIntelligenceError
     from airflow_provider_mi.triggers.person_thumbnail import MediaIntelligencePersonThumbnailUploadTrigger
 
+    class Observed(MediaIntelligencePersonThumbnailUploadTrigger):
+        async def _check(self, hook: Any, key: str) -> Any:
+            answer = await super()._check(hook, key)
+            if not isinstance(answer, MediaIntelligenceError):
+                answered.add(key)
+            return answer
+
     return [
-        MediaIntelligencePersonThumbnailUploadTrigger(
-            thumbnail_key=f"{prefix}-{i}", workspace_name=WORKSPACE, poke_interval=interval
-        )
+        Observed(thumbnail_key=f"{prefix}-{i}", workspace_name=WORKSPACE, poke_interval=interval)
         for i in range(count)
     ]
 
@@ -61,27 +67,22 @@ async def warm_up(key: str) -> None:
         raise RuntimeError(f"the warm-up trigger did not succeed: {events!r}")
 
 
-def polled(triggers: list[Any], initial: str) -> int:
-    """How many triggers have had an answer to at least one poll."""
-    return sum(trigger._last_status != initial for trigger in triggers)
-
-
 async def run(options: Any) -> dict[str, Any]:
     """Start the triggers, wait until all polled and settled, flip every key, wait for the events."""
     await warm_up(options.warm_key)
     gc.collect()
     rss_before = rss_bytes()
-    triggers = make_triggers(options.prefix, options.count, options.interval)
-    initial = triggers[0]._last_status
+    answered: set[str] = set()  # the keys whose triggers have had an answer to a poll
+    triggers = make_triggers(options.prefix, options.count, options.interval, answered)
     events: list[tuple[float, str]] = []
     started = time.monotonic()
     tasks = [asyncio.create_task(consume(trigger, events)) for trigger in triggers]
     rss_samples: list[tuple[float, int]] = []
-    while polled(triggers, initial) < options.count:
+    while len(answered) < options.count:
         await asyncio.sleep(0.25)
         rss_samples.append((time.monotonic() - started, rss_bytes()))
         if time.monotonic() - started > options.deadline:
-            raise RuntimeError(f"only {polled(triggers, initial)} triggers polled in {options.deadline} s")
+            raise RuntimeError(f"only {len(answered)} triggers polled in {options.deadline} s")
     all_polled = time.monotonic()
     rss_all_polled = rss_bytes()
     await asyncio.sleep(options.settle)
