@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# Before anything of Airflow's: on an Airflow older than supported, the provider's own clear error.
+from airflow_provider_mi import version_compat  # noqa: F401
+
+# isort: split
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-from airflow_provider_mi import version_compat  # noqa: F401  (raises on an Airflow older than supported)
 from airflow_provider_mi.core.local_files import sha256_of, write_json
 from airflow_provider_mi.exceptions import InvalidParameterError
 
