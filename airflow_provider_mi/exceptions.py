@@ -145,6 +145,12 @@ class MediaIntelligenceUploadError(MediaIntelligenceError):
     """An image could not be uploaded to its presigned URL (refused, or never seen to land)."""
 
 
+class MediaIntelligenceRateLimiterError(MediaIntelligenceError):
+    """The Redis that keeps a shared rate limit could not be reached, and the connection says to fail then."""
+
+    retryable = True
+
+
 class MediaIntelligenceGaveUpError(MediaIntelligenceError):
     """A wait gave up: its checks failed with transient errors ``max_consecutive_errors`` times in a row."""
 

@@ -14,13 +14,14 @@ default "prepend" import mode), so tests import them as ``from airflow_cli impor
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import airflow_cli as cli
+from redis_server import RedisServer
 
 AIRFLOW_HOME, _HOME_IS_TEMPORARY = cli.prepare_airflow_env()
 
@@ -71,3 +72,13 @@ def run_dag(airflow_home: Path) -> Callable[..., cli.DagTestResult]:
 def dags_folder() -> Path:
     """The folder of the DAG files written for the tests (``tests/dags``)."""
     return TEST_DAGS_DIR
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` on 127.0.0.1 for the session (skips the test if none can be installed)."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()

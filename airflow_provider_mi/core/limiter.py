@@ -25,9 +25,32 @@ import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
+from typing import Protocol
 
 from airflow_provider_mi.core.rate_limit import RateLimit
+
+
+class RateLimiter(Protocol):
+    """What a request needs of a limiter: this process's own, or one shared through Redis."""
+
+    @property
+    def limit(self) -> RateLimit:
+        """The limit this process's connection sets."""
+        ...
+
+    def slot(self) -> AbstractContextManager[float]:
+        """Hold a slot for one call, blocking until it may be made; yields the seconds waited."""
+        ...
+
+    def slot_async(self) -> AbstractAsyncContextManager[float]:
+        """Hold a slot for one call, waiting without blocking the loop; yields the seconds waited."""
+        ...
 
 
 class _Waiter:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from airflow_provider_mi.core.endpoints import ApiRequest
-from airflow_provider_mi.core.limiter import SharedRateLimiter
+from airflow_provider_mi.core.limiter import RateLimiter
 from airflow_provider_mi.core.models import PresignedUpload, UploadLanding
 from airflow_provider_mi.core.responses import parse_api_response, parse_storage_answer
 from airflow_provider_mi.core.retry import LoggerLike, RetryPolicy
@@ -49,7 +49,7 @@ class Exchange:
     body: bytes | None
     action: str
     sign: Callable[[], dict[str, str]] = field(default=dict, repr=False)
-    limiter: SharedRateLimiter | None = None
+    limiter: RateLimiter | None = None
 
     def slot(self) -> AbstractContextManager[float]:
         """Hold the slot (blocking); yields the seconds waited for it."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_mi.core.limiter import SharedRateLimiter, shared_limiter
+from airflow_provider_mi.core.limiter import RateLimiter, shared_limiter
 from airflow_provider_mi.core.rate_limit import (
     COMPLETE_UPLOAD,
     DEFAULT_RATE_LIMITS,
@@ -17,6 +17,13 @@ from airflow_provider_mi.core.rate_limit import (
     PERSONS,
     PRESIGNED_URL,
     RateLimit,
+)
+from airflow_provider_mi.core.redis_limiter import (
+    FALLBACK_LOCAL,
+    FALLBACKS,
+    LEASE_MARGIN_SECONDS,
+    RedisTarget,
+    redis_limiter,
 )
 from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.transport import Transport
@@ -108,6 +115,20 @@ EXTRA_FIELDS: dict[str, ExtraField] = {
         f"at most {MAX_CALLS[PERSONS]}.",
         "integer",
         DEFAULT_RATE_LIMITS[PERSONS].calls,
+    ),
+    "rate_limit_redis_conn_id": ExtraField(
+        "Shared rate limit: Redis connection",
+        "Id of an Airflow Redis connection (e.g. the one of Celery's broker): every worker and triggerer "
+        "using these credentials then shares the limits above through it. Default: none, each process "
+        "keeps the limits on its own.",
+        "string",
+    ),
+    "rate_limit_redis_fallback": ExtraField(
+        "If that Redis is unreachable",
+        "'local' (default): warn once and let each process keep the limits on its own until Redis "
+        "answers again; 'fail': fail the call.",
+        "string",
+        FALLBACK_LOCAL,
     ),
 }
 
@@ -222,6 +243,17 @@ def _text(extras: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
+def _choice(extras: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    value = _text(extras, name)
+    if value is None:
+        return str(EXTRA_FIELDS[name].default)
+    if value.strip().lower() not in choices:
+        raise InvalidParameterError(
+            f"Connection extra {name!r} is {value!r}; use one of {', '.join(map(repr, choices))}."
+        )
+    return value.strip().lower()
+
+
 def _flag(extras: Mapping[str, Any], name: str, default: bool) -> bool:
     value = extras.get(name)
     if value is None or value == "":
@@ -250,6 +282,9 @@ class ConnectionSettings:
     :param transport: the proxy and the TLS trust of the requests.
     :param workspace_name: default workspace, if the connection names one.
     :param rate_limits: the client-side limit of each endpoint that has one.
+    :param redis_conn_id: the Redis connection that shares the limits between processes, if any.
+    :param redis_fallback: ``local`` or ``fail``: what a call does when that Redis is unreachable.
+    :param redis: that Redis connection, read (by the hook: the core reads no connection).
     """
 
     access_key: str
@@ -260,6 +295,9 @@ class ConnectionSettings:
     transport: Transport = field(default_factory=Transport)
     workspace_name: str | None = None
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    redis_conn_id: str | None = None
+    redis_fallback: str = FALLBACK_LOCAL
+    redis: RedisTarget | None = None
 
     @property
     def verify_ssl(self) -> bool:
@@ -283,16 +321,29 @@ class ConnectionSettings:
             f"connection {conn_id!r}."
         )
 
-    def limiter(self, endpoint: str | None) -> SharedRateLimiter | None:
+    def limiter(self, endpoint: str | None) -> RateLimiter | None:
         """
-        Return the process's shared limiter of ``endpoint`` for these credentials and host.
+        Return the limiter of ``endpoint`` for these credentials and host: shared through Redis
+        with every process, when the connection names a Redis, else by this process's hooks.
 
         :param endpoint: the endpoint's name (``ApiRequest.endpoint``); ``None`` or an endpoint with
             no configured limit gets ``None``.
         """
         if endpoint is None or (limit := self.rate_limits.get(endpoint)) is None:
             return None
-        return shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key, user=self)
+        local = shared_limiter(endpoint, limit, base_url=self.base_url, access_key=self.access_key, user=self)
+        if self.redis is None:
+            return local
+        return redis_limiter(
+            endpoint,
+            limit,
+            base_url=self.base_url,
+            access_key=self.access_key,
+            lease_seconds=2 * self.timeout + LEASE_MARGIN_SECONDS,
+            target=self.redis,
+            fallback=self.redis_fallback,
+            local=local,
+        )
 
     @classmethod
     def from_connection_fields(
@@ -362,4 +413,6 @@ class ConnectionSettings:
             if workspace is None
             else validate_workspace_name(workspace, "workspace_name extra"),
             rate_limits=rate_limits,
+            redis_conn_id=_text(extras, "rate_limit_redis_conn_id"),
+            redis_fallback=_choice(extras, "rate_limit_redis_fallback", FALLBACKS),
         )

@@ -6,13 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook, mask_secret
 from urllib3.exceptions import MaxRetryError
 
 from airflow_provider_mi.core.endpoints import (
@@ -31,6 +31,7 @@ from airflow_provider_mi.core.models import (
     Workspace,
 )
 from airflow_provider_mi.core.pipeline import Answer, Exchange, Failure, api_call, run, run_async, upload
+from airflow_provider_mi.core.redis_limiter import RedisTarget
 from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.settings import CONN_TYPE, DEFAULT_BASE_URL, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
@@ -56,6 +57,7 @@ CONNECTION_TEST_WORKSPACE = "airflow-connection-test"
 
 
 def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> ConnectionSettings:
+    """Validate the connection; the Redis connection it names for shared limits is read after."""
     if conn.password:
         mask_secret(conn.password)
     settings = ConnectionSettings.from_connection_fields(
@@ -70,6 +72,31 @@ def _settings_from(conn: Connection, extras: dict[str, Any], conn_id: str) -> Co
     for secret in settings.transport.secrets():  # a proxy's password
         mask_secret(secret)
     return settings
+
+
+def _with_redis(
+    settings: ConnectionSettings, redis: Connection, extras: dict[str, Any]
+) -> ConnectionSettings:
+    """Return ``settings`` sharing their limits through the Redis connection ``redis``."""
+    if redis.password:
+        mask_secret(redis.password)
+    target = RedisTarget.from_connection_fields(
+        host=redis.host,
+        port=redis.port,
+        login=redis.login,
+        password=redis.password,
+        extras=extras,
+        conn_id=str(settings.redis_conn_id),
+    )
+    return replace(settings, redis=target)
+
+
+def _missing_redis(settings: ConnectionSettings, conn_id: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"Connection {conn_id!r} shares its rate limits through the Redis connection "
+        f"{settings.redis_conn_id!r} (extra 'rate_limit_redis_conn_id'), which does not exist. Create an "
+        "Airflow connection of type Redis with that id, or remove the extra."
+    )
 
 
 class _Session(requests.Session):
@@ -205,7 +232,14 @@ class MediaIntelligenceHook(PersonsMixin, BaseHook):
     def settings(self) -> ConnectionSettings:
         """The validated settings of the connection (loaded once, on first use)."""
         conn = self.get_connection(self.mi_conn_id)
-        return _settings_from(conn, conn.extra_dejson, self.mi_conn_id)
+        settings = _settings_from(conn, conn.extra_dejson, self.mi_conn_id)
+        if settings.redis_conn_id is None:
+            return settings
+        try:
+            redis = self.get_connection(settings.redis_conn_id)
+        except AirflowNotFoundException:
+            raise _missing_redis(settings, self.mi_conn_id) from None
+        return _with_redis(settings, redis, redis.extra_dejson)
 
     @cached_property
     def session(self) -> requests.Session:
@@ -499,7 +533,14 @@ class MediaIntelligenceAsyncHook(AsyncPersonsMixin, BaseHook):
         from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 
         conn = await get_async_connection(self.mi_conn_id, self)
-        return _settings_from(conn, await get_async_extra_dejson(conn), self.mi_conn_id)
+        settings = _settings_from(conn, await get_async_extra_dejson(conn), self.mi_conn_id)
+        if settings.redis_conn_id is None:
+            return settings
+        try:
+            redis = await get_async_connection(settings.redis_conn_id, self)
+        except AirflowNotFoundException:
+            raise _missing_redis(settings, self.mi_conn_id) from None
+        return _with_redis(settings, redis, await get_async_extra_dejson(redis))
 
     async def _get_session(self) -> aiohttp.ClientSession:
         import aiohttp

@@ -14,10 +14,11 @@ ROOT = Path(__file__).parents[2]
 
 
 def declared_floors() -> dict[str, Version]:
-    """Direct runtime dependencies (and the emulator extra's) -> the version their ``>=`` allows from."""
+    """Direct runtime dependencies (and the emulator and redis extras') -> the version their ``>=`` allows from."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
     floors = {}
-    for line in [*project["dependencies"], *project["optional-dependencies"]["emulator"]]:
+    for line in [*project["dependencies"], *extras["emulator"], *extras["redis"]]:
         requirement = Requirement(line)
         (floor,) = (spec.version for spec in requirement.specifier if spec.operator == ">=")
         floors[requirement.name] = Version(floor)

@@ -4,7 +4,7 @@ The real Airflow web UI and a headless Chromium for the browser tests (a plain m
 :func:`airflow_ui_server` starts the UI of the installed Airflow on 127.0.0.1 in a throw-away
 ``AIRFLOW_HOME``, open to everyone as an admin: ``airflow api-server`` with SimpleAuthManager's
 ``all_admins`` on Airflow 3, ``airflow webserver`` with ``AUTH_ROLE_PUBLIC = "Admin"`` on 2.11.
-:func:`ensure_chromium` finds Debian's Chromium, installing it with ``scripts/install_browser.sh``
+:func:`ensure_chromium` finds Debian's Chromium, installing it with ``scripts/install_servers.sh``
 when it is missing. Nothing here imports Airflow.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from airflow_cli import AIRFLOW_TEST_ENV, migrate_db
 
 REPO = Path(__file__).resolve().parents[2]
-INSTALL_BROWSER = REPO / "scripts" / "install_browser.sh"
+INSTALL_SERVERS = REPO / "scripts" / "install_servers.sh"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Chromium's flags for this machine: no sandbox as root, and no calls home (the network is closed).
 CHROMIUM_FLAGS = [
@@ -55,7 +55,7 @@ def _chromium_runs(path: Path) -> bool:
 
 def ensure_chromium() -> tuple[Path | None, str]:
     """
-    Return Debian's Chromium, installed by ``scripts/install_browser.sh`` if missing.
+    Return Debian's Chromium, installed by ``scripts/install_servers.sh`` if missing.
 
     Return ``(path, "")``, or ``(None, reason)`` when no browser can be had here.
     """
@@ -63,11 +63,15 @@ def ensure_chromium() -> tuple[Path | None, str]:
         return CHROMIUM, ""
     try:
         process = subprocess.run(
-            ["bash", str(INSTALL_BROWSER)], capture_output=True, text=True, timeout=900, check=False
+            ["bash", str(INSTALL_SERVERS), "chromium"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
         )
         said = (process.stdout + process.stderr).strip()
     except subprocess.TimeoutExpired:
-        said = "scripts/install_browser.sh took more than 900 s"
+        said = "scripts/install_servers.sh took more than 900 s"
     if _chromium_runs(CHROMIUM):
         return CHROMIUM, ""
     return None, f"no browser: {CHROMIUM} is missing and could not be installed ({said or 'no output'})"

@@ -1,7 +1,7 @@
 """
 Fixtures of the browser tests: the real Airflow UI, headless Chromium driven by Playwright, screenshots.
 
-The browser is Debian's Chromium (``/usr/bin/chromium``), installed by ``scripts/install_browser.sh``
+The browser is Debian's Chromium (``/usr/bin/chromium``), installed by ``scripts/install_servers.sh``
 if missing (``scripts/test`` runs it first). Only when no browser can be installed are the tests
 skipped, with the reason in the skip and in a banner at the end of the run.
 
