@@ -20,11 +20,12 @@ taken back when its lease runs out.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
+import os
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -57,7 +58,6 @@ QUEUED_PER_PROCESS = 8
 RETRY_REDIS_SECONDS = 5.0
 #: Seconds a slot stays held beyond the request timeout, should its holder die.
 LEASE_MARGIN_SECONDS = 10.0
-_SCRIPT = files(__package__).joinpath("redis_limiter.lua").read_text()
 #: The Redis connection extras used here, as the Redis provider's hook reads them.
 _SSL_EXTRAS = ("ssl", "ssl_cert_reqs", "ssl_ca_certs", "ssl_keyfile", "ssl_certfile", "ssl_check_hostname")
 
@@ -136,6 +136,19 @@ class RedisTarget:
         """Say where the server is, e.g. ``Redis connection 'redis_default' (127.0.0.1:6379/0)``."""
         return f"Redis connection {self.conn_id!r} ({self.host}:{self.port}/{self.db})"
 
+    def problem(self) -> str | None:
+        """Say why this server cannot keep the shared limits now (one ``PING``), or ``None`` if it can."""
+        import redis
+
+        client = redis.Redis(**self.client_options())
+        try:
+            client.ping()
+        except (redis.RedisError, OSError) as err:
+            return f"{self.describe()} cannot be reached ({type(err).__name__}: {err})"
+        finally:
+            client.close()
+        return None
+
     def client_options(self) -> dict[str, Any]:
         """Return the options of a redis-py client, sync or asyncio, for this server."""
         from redis.backoff import ExponentialBackoff
@@ -183,6 +196,12 @@ class _Grant:
 _Steps = Generator["_Run | _Block", Any, _Grant]
 
 
+@functools.cache
+def _script() -> str:
+    """The Lua script, read when a first limiter needs it: importing the hook stays cheap."""
+    return files(__package__).joinpath("redis_limiter.lua").read_text()
+
+
 class RedisRateLimiter:
     """
     One endpoint's limit, shared through Redis with every process using the same key and host.
@@ -227,7 +246,7 @@ class RedisRateLimiter:
         return [op, repr(self.limit.period_seconds), repr(self._lease), *rest]
 
     def _acquire(self) -> _Steps:
-        waiter, block = uuid.uuid4().hex, repr(WAIT_SECONDS)
+        waiter, block = os.urandom(16).hex(), repr(WAIT_SECONDS)
         deadline = repr(2 * WAIT_SECONDS + 1)
         answer = yield _Run(self._args("acquire", str(self.limit.calls), waiter, deadline, block))
         self._note_limit(int(answer[3]))
@@ -300,7 +319,7 @@ class RedisRateLimiter:
             with self._lock:
                 if self._client is None:
                     client = redis.Redis(**self.target.client_options())
-                    self._client = (client, client.register_script(_SCRIPT))
+                    self._client = (client, client.register_script(_script()))
         return self._client
 
     def _take(self) -> _Grant:
@@ -366,7 +385,7 @@ class RedisRateLimiter:
             import redis.asyncio
 
             client = redis.asyncio.Redis(**self.target.client_options())
-            found = self._async_clients[loop] = (client, client.register_script(_SCRIPT))
+            found = self._async_clients[loop] = (client, client.register_script(_script()))
         return found
 
     async def _take_async(self) -> _Grant:

@@ -31,7 +31,7 @@ from airflow_provider_mi.core.models import (
     Workspace,
 )
 from airflow_provider_mi.core.pipeline import Answer, Exchange, Failure, api_call, run, run_async, upload
-from airflow_provider_mi.core.redis_limiter import RedisTarget
+from airflow_provider_mi.core.redis_limiter import FALLBACK_FAIL, RedisTarget
 from airflow_provider_mi.core.retry import RetryPolicy
 from airflow_provider_mi.core.settings import CONN_TYPE, DEFAULT_BASE_URL, EXTRA_FIELDS, ConnectionSettings
 from airflow_provider_mi.exceptions import (
@@ -434,8 +434,28 @@ class MediaIntelligenceHook(PersonsMixin, BaseHook):
         except MediaIntelligenceError as err:
             return False, str(err)
         if not settings.workspace_name:
-            return True, f"Credentials accepted by {settings.base_url}."
-        return True, f"Connection works: workspace {found.workspace_name!r} found at {settings.base_url}."
+            return _with_shared_limits(settings, f"Credentials accepted by {settings.base_url}.")
+        return _with_shared_limits(
+            settings, f"Connection works: workspace {found.workspace_name!r} found at {settings.base_url}."
+        )
+
+
+def _with_shared_limits(settings: ConnectionSettings, verdict: str) -> tuple[bool, str]:
+    """Add to a successful probe's verdict whether the Redis sharing the limits answers."""
+    if settings.redis is None:
+        return True, verdict
+    problem = settings.redis.problem()
+    if problem is None:
+        return True, f"{verdict} Rate limits shared through {settings.redis.describe()}."
+    if settings.redis_fallback == FALLBACK_FAIL:
+        return (
+            False,
+            f"{verdict} But {problem}, and 'rate_limit_redis_fallback' is 'fail': calls would fail.",
+        )
+    return True, (
+        f"{verdict} But {problem}: until it answers, each process keeps the rate limits on its own "
+        "('rate_limit_redis_fallback' is 'local'), so together they may exceed the quota."
+    )
 
 
 def _probe_refused(err: MediaIntelligenceApiError, settings: ConnectionSettings) -> tuple[bool, str]:

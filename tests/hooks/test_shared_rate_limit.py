@@ -167,3 +167,33 @@ def test_processes_sharing_redis_keep_the_quota_together_where_alone_they_exceed
         )
     assert alone > 0  # three processes at the limit each: three times the quota
     assert shared == 0
+
+
+@pytest.mark.parametrize(
+    ("fallback", "ok", "said"),
+    [
+        ("local", True, "each process keeps the rate limits on its own"),
+        ("fail", False, "'rate_limit_redis_fallback' is 'fail': calls would fail"),
+    ],
+)
+def test_the_connection_test_says_whether_the_shared_limits_redis_answers(
+    mi_emulator: MediaIntelligenceEmulator,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback: str,
+    ok: bool,
+    said: str,
+):
+    extra = {"rate_limit_redis_conn_id": "mi_redis", "rate_limit_redis_fallback": fallback}
+    monkeypatch.setenv("AIRFLOW_CONN_MI_SHARED", connection(mi_emulator, **extra))
+    monkeypatch.setenv("AIRFLOW_CONN_MI_REDIS", redis_server.url)
+    assert MediaIntelligenceHook("mi_shared").test_connection() == (
+        True,
+        f"Credentials accepted by {mi_emulator.url}. Rate limits shared through Redis connection 'mi_redis' "
+        f"(127.0.0.1:{redis_server.port}/0).",
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_MI_REDIS", "redis://127.0.0.1:9/0")  # nothing listens there
+    passed, message = MediaIntelligenceHook("mi_shared").test_connection()
+    assert passed is ok
+    assert "Redis connection 'mi_redis' (127.0.0.1:9/0) cannot be reached (ConnectionError" in message
+    assert said in message
