@@ -22,6 +22,7 @@ FIGURE_KEYS = (
     "sensor_latency",
     "bulk_upload",
     "person_sync",
+    "cross_process_rate_limit",
 )
 
 MEASURED = "measured"

@@ -1,8 +1,10 @@
 """
 Instruments for the rate-limit figures: when the client's limiter gave slots, when calls ended.
 
-:func:`instrument` wraps, in the measuring process only, the shared limiter's ``slot`` and
-``slot_async`` context managers and both hooks' ``_send`` (one HTTP attempt each) to note the
+:func:`instrument` wraps, in the measuring process only, the ``slot`` and ``slot_async`` context
+managers of the process's limiter and of the one shared through Redis (a slot taken inside another,
+the Redis limiter's queue gate or its fallback, is not noted again) and both hooks' ``_send`` (one
+HTTP attempt each) to note the
 ``time.monotonic()`` of every permit (the limiter let the call go), of every release (just before
 the limiter frees the slot, one period later) and of every attempt's answer: admitted, throttled
 (429) or failed otherwise. The monotonic clock is the machine's, so the times compare with the
@@ -80,34 +82,63 @@ class Recorder:
         }
 
 
-def instrument() -> Recorder:
-    """Wrap the limiter and the hooks of this process; return where their events go."""
-    from airflow_provider_mi.core.limiter import SharedRateLimiter
-    from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
+#: Whether this thread or task is inside a timed slot already (the outer one notes the times).
+_inside_slot: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_slot", default=False)
 
-    recorder = Recorder()
-    slot, slot_async = SharedRateLimiter.slot, SharedRateLimiter.slot_async
-    send_sync, send_async = MediaIntelligenceHook._send, MediaIntelligenceAsyncHook._send
+
+def _time_slots(limiter_class: Any, recorder: Recorder) -> None:
+    """Wrap ``limiter_class``'s ``slot`` and ``slot_async`` to note each permit and release."""
+    slot, slot_async = limiter_class.slot, limiter_class.slot_async
 
     @functools.wraps(slot)
     @contextmanager
-    def timed_slot(self: SharedRateLimiter) -> Iterator[float]:
-        with slot(self) as waited:
-            recorder.note_permit()
-            try:
+    def timed_slot(self: Any) -> Iterator[float]:
+        if _inside_slot.get():
+            with slot(self) as waited:
                 yield waited
-            finally:
-                recorder.note_release()
+            return
+        _inside_slot.set(True)
+        try:
+            with slot(self) as waited:
+                recorder.note_permit()
+                try:
+                    yield waited
+                finally:
+                    recorder.note_release()
+        finally:
+            _inside_slot.set(False)
 
     @functools.wraps(slot_async)
     @asynccontextmanager
-    async def timed_slot_async(self: SharedRateLimiter) -> AsyncIterator[float]:
-        async with slot_async(self) as waited:
-            recorder.note_permit()
-            try:
+    async def timed_slot_async(self: Any) -> AsyncIterator[float]:
+        if _inside_slot.get():
+            async with slot_async(self) as waited:
                 yield waited
-            finally:
-                recorder.note_release()
+            return
+        _inside_slot.set(True)
+        try:
+            async with slot_async(self) as waited:
+                recorder.note_permit()
+                try:
+                    yield waited
+                finally:
+                    recorder.note_release()
+        finally:
+            _inside_slot.set(False)
+
+    limiter_class.slot, limiter_class.slot_async = timed_slot, timed_slot_async
+
+
+def instrument() -> Recorder:
+    """Wrap the limiter and the hooks of this process; return where their events go."""
+    from airflow_provider_mi.core.limiter import SharedRateLimiter
+    from airflow_provider_mi.core.redis_limiter import RedisRateLimiter
+    from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceAsyncHook, MediaIntelligenceHook
+
+    recorder = Recorder()
+    send_sync, send_async = MediaIntelligenceHook._send, MediaIntelligenceAsyncHook._send
+    for limiter_class in (SharedRateLimiter, RedisRateLimiter):
+        _time_slots(limiter_class, recorder)
 
     @functools.wraps(send_sync)
     def timed_send(self: MediaIntelligenceHook, exchange: Exchange) -> Answer | Failure:
@@ -121,8 +152,6 @@ def instrument() -> Recorder:
         recorder.note_outcome(outcome, asynchronous=True)
         return outcome
 
-    SharedRateLimiter.slot = timed_slot  # type: ignore[method-assign]
-    SharedRateLimiter.slot_async = timed_slot_async  # type: ignore[method-assign]
     MediaIntelligenceHook._send = timed_send  # type: ignore[method-assign]
     MediaIntelligenceAsyncHook._send = timed_send_async  # type: ignore[method-assign]
     return recorder

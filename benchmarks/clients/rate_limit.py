@@ -7,14 +7,17 @@ A burst of completion calls from many threads and many triggers of one process, 
 task as the triggerer does, a new one taking the place of each that fired. Every key is ready (stored visible
 on the emulator), so each trigger makes one call and fires. All take the next key from one pool of
 ``--calls`` keys, so the total is fixed and the faster side makes more of them. They start
-together, after the modules are imported and the hooks have read the connection. The limiter's
-slots and every attempt's answer are timed (:mod:`benchmarks.clients.limits`).
-``--minute-seconds`` sets the period the ``complete_calls_per_minute`` extra counts over.
+together, after the modules are imported and the hooks have read the connection (with
+``--start-on-stdin``, once the process then printed ``ready`` and read a line: so that several
+processes start together). The limiter's slots and every attempt's answer are timed
+(:mod:`benchmarks.clients.limits`). ``--minute-seconds`` sets the period the
+``complete_calls_per_minute`` extra counts over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections import Counter
@@ -43,6 +46,18 @@ class KeyPool:
             self.next += 1
             self.taken[side] += 1
             return f"{self.prefix}-{self.next - 1}"
+
+
+class StartOnStdin(threading.Barrier):
+    """A barrier that, once every party reached it, prints ``ready`` and waits for a line on stdin."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__(parties, action=self._ready)
+
+    @staticmethod
+    def _ready() -> None:
+        print("ready", flush=True)
+        sys.stdin.readline()
 
 
 def thread_side(pool: KeyPool, start: threading.Barrier, outcomes: Counter[str]) -> None:
@@ -87,11 +102,12 @@ def main() -> None:
     args.add_argument("--triggers", type=int, default=200)
     args.add_argument("--calls", type=int, default=3000)
     args.add_argument("--prefix", required=True, help="the keys are PREFIX-0 ... PREFIX-(calls-1)")
+    args.add_argument("--start-on-stdin", action="store_true", help="once ready, print so, start on a line")
     add_time_scale_argument(args)
     options = args.parse_args()
     recorder = start_throttled_client(options)
     pool = KeyPool(options.prefix, options.calls)
-    start = threading.Barrier(options.threads + 2)
+    start = (StartOnStdin if options.start_on_stdin else threading.Barrier)(options.threads + 2)
     outcomes: dict[str, Counter[str]] = {"threads": Counter(), "triggers": Counter()}
     workers = [
         threading.Thread(target=thread_side, args=(pool, start, outcomes["threads"]), name=f"caller-{i}")

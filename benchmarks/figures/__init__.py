@@ -10,6 +10,7 @@ from types import ModuleType
 
 from benchmarks.figures import (
     bulk_upload,
+    cross_process_rate_limit,
     import_time,
     many_waiters,
     person_sync,
@@ -29,4 +30,5 @@ GROUPS: dict[str, ModuleType] = {
     "sensor_latency": sensor_latency,
     "bulk_upload": bulk_upload,
     "person_sync": person_sync,
+    "cross_process_rate_limit": cross_process_rate_limit,
 }

@@ -19,6 +19,7 @@ import pytest
 from benchmarks import ROOT
 from benchmarks.__main__ import main
 from benchmarks.figures import GROUPS
+from benchmarks.redis_server import ensure_redis_server
 from benchmarks.report import FIGURE_KEYS, MEASURED, NOT_YET_MEASURED
 
 pytestmark = pytest.mark.skipif(
@@ -50,10 +51,19 @@ def check_entry(key: str, entry: dict[str, Any]) -> None:
         assert entry["ratio"] is None and entry["met"] is None, key
 
 
+def _missing(group: str) -> str | None:
+    """Why ``group`` cannot run here, or ``None``."""
+    if group == "triggers" and not _has_http_provider():
+        return "apache-airflow-providers-http (the bench extra) is not installed"
+    if group == "cross_process_rate_limit" and ensure_redis_server() is None:
+        return "no redis-server: scripts/install_servers.sh could not install Debian's package"
+    return None
+
+
 @pytest.fixture(scope="module")
 def smoke_entries() -> dict[str, dict[str, dict[str, Any]]]:
     """Every group measured at its smoke size, concurrently (each mostly waits on its processes)."""
-    groups = [name for name in GROUPS if name != "triggers" or _has_http_provider()]
+    groups = [name for name in GROUPS if _missing(name) is None]
     with ThreadPoolExecutor(max_workers=len(groups)) as pool:
         futures = {name: pool.submit(GROUPS[name].measure, smoke=True) for name in groups}
         return {name: future.result() for name, future in futures.items()}
@@ -62,7 +72,7 @@ def smoke_entries() -> dict[str, dict[str, dict[str, Any]]]:
 @pytest.mark.parametrize("group", list(GROUPS))
 def test_each_group_fills_its_keys(group: str, smoke_entries: dict[str, dict[str, dict[str, Any]]]) -> None:
     if group not in smoke_entries:
-        pytest.skip("apache-airflow-providers-http (the bench extra) is not installed")
+        pytest.skip(_missing(group) or "not run")
     entries = smoke_entries[group]
     assert set(entries) == set(GROUPS[group].KEYS)
     for key, entry in entries.items():
@@ -116,6 +126,35 @@ def test_person_sync_registers_every_person_then_only_lists(
     assert entry["met_by_criterion"]["all_created_then_unchanged"] is True
     # (persons x 2 + 1 list) person calls at 10 per s: (2 p + 1 - 1) // 10 s, plus the latency.
     assert entry["sides"]["minimum"]["value"] == pytest.approx((2 * size.persons) // 10 + 0.05)
+
+
+def test_cross_process_rate_limit_shares_the_limit_through_redis(
+    smoke_entries: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    from benchmarks.figures.cross_process_rate_limit import SIDES, SIZES
+
+    if "cross_process_rate_limit" not in smoke_entries:
+        pytest.skip(_missing("cross_process_rate_limit") or "not run")
+    entry = smoke_entries["cross_process_rate_limit"]["cross_process_rate_limit"]
+    assert entry["status"] == MEASURED
+    size = SIZES[True]
+    for side in SIDES:
+        measured_side = entry["sides"][side]
+        assert measured_side["calls_answered"] == size.processes * size.calls, side
+        assert measured_side["client_other_failures"] == 0, (
+            side,
+            measured_side["client_other_failures_first"],
+        )
+        assert len(measured_side["per_process"]) == size.processes, side
+        assert isinstance(measured_side["emulator_429s"], int), side
+    # The limiter's promise, whatever the timing: never more slots held than the limit, so no 429.
+    assert entry["sides"]["redis"]["limiter"]["max_slots_held_at_once"] <= size.limit_calls
+    assert entry["sides"]["redis"]["emulator_429s"] == 0
+    cost = entry["details"]["cost"]
+    assert cost["limiter_classes"] == {"in_process": "SharedRateLimiter", "redis": "RedisRateLimiter"}
+    for kind in ("sync", "async"):
+        assert isinstance(cost["added_cpu_us_per_call"][kind], float), kind
+        assert isinstance(cost["added_latency_us_per_call"][kind], float), kind
 
 
 def test_groups_cover_every_figure_key() -> None:
