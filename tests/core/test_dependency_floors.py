@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[2]
 
 
 def declared_floors() -> dict[str, Version]:
-    """Direct runtime dependencies (and the emulator and redis extras') -> the version their ``>=`` allows from."""
+    """Direct runtime dependencies, the emulator and redis extras too -> the floor their ``>=`` sets."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     floors = {}
