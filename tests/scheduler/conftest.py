@@ -7,13 +7,12 @@ session's, and the connection ``ncp_mi_default`` to the emulator in its environm
 
 from __future__ import annotations
 
-import atexit
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scheduler_cluster import AirflowCluster
+from scheduler_cluster import AirflowCluster, running_deployment
 from scheduler_emulator import AnswerRecordingState
 
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
@@ -44,20 +43,7 @@ def cluster(
 ) -> Iterator[AirflowCluster]:
     """API server, dag-processor, scheduler and triggerer, running, with the test DAGs parsed and unpaused."""
     home = tmp_path_factory.mktemp("scheduler-airflow-home")
-    deployment = AirflowCluster.create(home, DAGS_FOLDER, emulator.airflow_env(), PARALLELISM)
-    atexit.register(deployment.close)  # also if pytest is interrupted before the finalizer runs
-    try:
-        deployment.migrate()
-        deployment.start_all()
-        deployment.wait(
-            lambda: set(DAG_IDS) <= deployment.parsed_dags(),
-            120,
-            f"the dag-processor to parse {sorted(DAG_IDS)}",
-        )
-        deployment.unpause("^mi_sched_")
+    with running_deployment(
+        home, DAGS_FOLDER, emulator.airflow_env(), DAG_IDS, parallelism=PARALLELISM
+    ) as deployment:
         yield deployment
-    finally:
-        deployment.close()
-        atexit.unregister(deployment.close)
-        survivors = deployment.leftovers()
-        assert not survivors, f"processes of the deployment still running: {survivors}"

@@ -1,21 +1,23 @@
 """
-A real Airflow 3 deployment for the tests: API server, dag-processor, scheduler and triggerer.
+A real Airflow 3 deployment for the tests: API server, dag-processor, scheduler and triggerers.
 
-Each component is ``python -m airflow <component>`` in its own session (so its own process
-group), with its output in ``<home>/component-logs/``. The components share one temporary
-``AIRFLOW_HOME`` (sqlite database, LocalExecutor) and reach the emulator through the connection
-given in ``env``. Every process started here is killed by :meth:`AirflowCluster.close` (with the
-whole tree it spawned: Airflow puts each task and the trigger runner in process groups of their
-own), and every wait is bounded.
+Each component is ``python -m airflow <command>`` in its own session (so its own process
+group), with its output in ``<home>/component-logs/``; a second triggerer is ``triggerer-2``. The
+components share one temporary ``AIRFLOW_HOME`` (sqlite database, LocalExecutor) and reach the
+emulator through the connection given in ``env``. Every process started here is killed by
+:meth:`AirflowCluster.close` (with the whole tree it spawned: Airflow puts each task and the
+trigger runner in process groups of their own), and every wait is bounded.
 
 Plain module, no fixtures and no Airflow import: ``conftest.py`` wraps it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +37,15 @@ from airflow_cli import run_airflow
 
 T = TypeVar("T")
 
-#: The components, in the order they are started.
+#: The components, in the order they are started (more triggerers come after the first).
 COMPONENTS = ("api-server", "dag-processor", "scheduler", "triggerer")
+
+
+def component_commands(triggerers: int = 1) -> dict[str, str]:
+    """Each component's name and ``airflow`` command; the triggerers are ``triggerer``, ``triggerer-2``..."""
+    commands = {name: name for name in COMPONENTS}
+    commands.update({f"triggerer-{number}": "triggerer" for number in range(2, triggerers + 1)})
+    return commands
 
 
 def tuned_config(api_port: int, dags_folder: Path, parallelism: int) -> dict[str, str]:
@@ -168,18 +177,25 @@ class AirflowCluster:
     :param home: the ``AIRFLOW_HOME`` (made and migrated by :meth:`migrate`).
     :param env: the full environment of every Airflow process.
     :param api_port: the API server's port on 127.0.0.1.
+    :param commands: the components, by name, and their ``airflow`` commands, in starting order.
     """
 
     home: Path
     env: dict[str, str]
     api_port: int
+    commands: dict[str, str] = field(default_factory=component_commands)
     components: dict[str, Component] = field(default_factory=dict)
     #: Every process ever started, killed again (no-op if dead) by :meth:`close`.
     started: list[Component] = field(default_factory=list)
 
     @classmethod
     def create(
-        cls, home: Path, dags_folder: Path, extra_env: Mapping[str, str], parallelism: int
+        cls,
+        home: Path,
+        dags_folder: Path,
+        extra_env: Mapping[str, str],
+        parallelism: int,
+        triggerers: int = 1,
     ) -> AirflowCluster:
         api_port = free_port()
         env = {
@@ -190,7 +206,7 @@ class AirflowCluster:
             **tuned_config(api_port, dags_folder, parallelism),
             **extra_env,
         }
-        return cls(home=home, env=env, api_port=api_port)
+        return cls(home=home, env=env, api_port=api_port, commands=component_commands(triggerers))
 
     @property
     def db_path(self) -> Path:
@@ -216,9 +232,9 @@ class AirflowCluster:
         self.cli("db", "migrate", timeout=300)
 
     def start(self, name: str) -> Component:
-        """Start ``airflow <name>`` in its own session (replacing a previous, stopped one)."""
-        args = [name]
-        if name == "api-server":
+        """Start component ``name`` in its own session (replacing a previous, stopped one)."""
+        args = [self.commands[name]]
+        if args[0] == "api-server":
             args += ["--host", "127.0.0.1", "--port", str(self.api_port), "--apps", "execution"]
         log_dir = self.home / "component-logs"
         log_dir.mkdir(exist_ok=True)
@@ -243,7 +259,7 @@ class AirflowCluster:
         self.components.pop(name).kill(sig)
 
     def start_all(self, timeout: float = 90.0) -> None:
-        for name in COMPONENTS:
+        for name in self.commands:
             self.start(name)
         self.wait(self.api_healthy, timeout, "the API server's execution API to answer")
 
@@ -354,3 +370,44 @@ class AirflowCluster:
             f"run {run_id} of {dag_id} to finish",
             interval=0.5,
         )
+
+
+@contextlib.contextmanager
+def running_deployment(
+    home: Path,
+    dags_folder: Path,
+    env: Mapping[str, str],
+    dag_ids: Iterable[str],
+    *,
+    parallelism: int,
+    triggerers: int = 1,
+    local_settings: Path | None = None,
+) -> Iterator[AirflowCluster]:
+    """
+    Run a deployment over ``home`` until the block ends: migrated, every component started, the
+    DAGs ``dag_ids`` parsed and every ``mi_sched_`` DAG unpaused. Then kill it all, and fail if
+    any of its processes survived.
+
+    :param env: the variables given to every Airflow process besides the tuned configuration.
+    :param local_settings: an ``airflow_local_settings.py`` for ``<home>/config``, which every
+        Airflow process imports when it starts.
+    """
+    deployment = AirflowCluster.create(home, dags_folder, env, parallelism, triggerers)
+    atexit.register(deployment.close)  # also if pytest is interrupted before the block ends
+    try:
+        if local_settings is not None:
+            (home / "config").mkdir(parents=True, exist_ok=True)
+            shutil.copy(local_settings, home / "config" / "airflow_local_settings.py")
+        deployment.migrate()
+        deployment.start_all()
+        wanted = set(dag_ids)
+        deployment.wait(
+            lambda: wanted <= deployment.parsed_dags(), 120, f"the dag-processor to parse {sorted(wanted)}"
+        )
+        deployment.unpause("^mi_sched_")
+        yield deployment
+    finally:
+        deployment.close()
+        atexit.unregister(deployment.close)
+        survivors = deployment.leftovers()
+        assert not survivors, f"processes of the deployment still running: {survivors}"

@@ -30,8 +30,8 @@ class AnswerRecordingState(EmulatorState):
             return [found for key, found in self.answers if key == thumbnail_key]
 
 
-def png() -> bytes:
-    """A 256 x 256 PNG: the smallest image the API (and the emulator) accepts."""
+def png(color: tuple[int, int, int] = (90, 120, 160)) -> bytes:
+    """A 256 x 256 PNG of one ``color``: the smallest image the API (and the emulator) accepts."""
     buffer = io.BytesIO()
-    Image.new("RGB", (256, 256), (90, 120, 160)).save(buffer, "PNG")
+    Image.new("RGB", (256, 256), color).save(buffer, "PNG")
     return buffer.getvalue()

@@ -99,7 +99,7 @@ def triggerer_of(cluster: AirflowCluster, trigger_id: int) -> int | None:
 @pytest.fixture(autouse=True)
 def all_components_running(cluster: AirflowCluster) -> None:
     """Start again any component an earlier (failed) test left stopped."""
-    for name in ("api-server", "dag-processor", "scheduler", "triggerer"):
+    for name in cluster.commands:
         if name not in cluster.components:
             cluster.start(name)
     cluster.wait(cluster.api_healthy, 60, "the API server to answer")

@@ -30,3 +30,22 @@ SENSOR_TIMEOUT = 900
 def mapped_key(index: int) -> str:
     """The thumbnail key the mapped sensor ``index`` waits for."""
     return f"scheduler/mapped-{index:03d}.png"
+
+
+# -- The deployment sharing its rate limit through Redis (test_shared_rate_limit_deployment.py) --
+
+RATE_LIMIT_DAG = "mi_sched_rate_limited"
+#: Mapped bulk uploads (of BULK_FILES images each, BULK_CONCURRENCY at a time) and mapped
+#: deferred sensors, all in one run.
+BULK_UPLOADS = 4
+BULK_FILES = 5
+BULK_CONCURRENCY = 3
+RATE_LIMITED_SENSORS = 20
+#: Seconds between two completion checks of each trigger: every trigger asks more often than
+#: the limit (see the test) lets them all.
+RATE_LIMITED_POKE_INTERVAL = 1.0
+
+
+def rate_limited_sensor_key(run_id: str, index: int) -> str:
+    """The thumbnail key the mapped sensor ``index`` of the run ``run_id`` waits for."""
+    return f"rate-limited/{run_id}/sensor-{index:02d}.png"
