@@ -111,7 +111,9 @@ def test_bad_input_fails_before_any_request_and_without_retries(airflow_home, tm
     (good / "1.jpg").write_bytes(face_image(1, 0))
     (long_name / "1.jpg").write_bytes(face_image(1, 0))
     (loose / "x.jpg").write_bytes(face_image(1, 0))
-    (tmp_path / "other.json").write_text('{"format": 1, "workspace": "elsewhere", "persons": {}}')
+    (tmp_path / "other.json").write_text(
+        '{"format": 2, "kind": "person-sync", "workspace": "elsewhere", "persons": {}}'
+    )
     (tmp_path / "broken.json").write_text("{")
     conf = {
         "good": str(good.parent),
