@@ -249,6 +249,10 @@ class ManifestWriter:
         with self._save_lock:
             self._save_now()
 
+    def next_save_in(self) -> float:
+        """Seconds until :meth:`save` may write again (0 when it may now)."""
+        return max(0.0, self._last_save + self._interval - time.monotonic())
+
     def durable(self, number: int) -> None:
         """Return once change ``number`` is on disk, saving now if it is not yet."""
         if self._saved >= number:
