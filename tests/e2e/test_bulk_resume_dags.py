@@ -12,7 +12,7 @@ from pathlib import Path
 
 from airflow_cli import kill_dag_test_when, run_dag
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator
-from helpers import png, return_values
+from helpers import png, return_values, task_states, try_numbers
 
 DAGS = Path(__file__).parent / "dags"
 DAG_ID = "mi_e2e_bulk_resume"
@@ -76,3 +76,40 @@ def test_a_batch_killed_halfway_resumes_without_uploading_any_file_twice(airflow
         entries = json.loads(report.read_text())["files"]
         assert [(entry["state"], entry["earlier"]) for entry in entries] == [("completed", True)] * FILES
         assert "Resuming: 80 of 80 files already done" in again.output
+
+
+#: Each task of ``mi_e2e_bulk_bad_manifest`` (tests/e2e/dags/mi_e2e_bulk_dags.py), and what it must say.
+BAD_MANIFESTS = {
+    "manifest_of_a_sync": "is the manifest of a person sync, not of a bulk upload",
+    "manifest_of_another_workspace": "is the manifest of workspace 'elsewhere', not 'e2e-bulk'",
+    "manifest_not_json": "is not JSON",
+    "manifest_folder_missing": "cannot be written: its folder does not exist",
+    "manifest_is_a_folder": "is a folder; name a file in it",
+}
+
+
+def test_a_bad_manifest_path_fails_before_any_request_and_without_retries(airflow_home, tmp_path):
+    (tmp_path / "face.png").write_bytes(png(300, 300))
+    (tmp_path / "sync.json").write_text(
+        '{"format": 2, "kind": "person-sync", "workspace": "e2e-bulk", "persons": {}}'
+    )
+    (tmp_path / "other.json").write_text(
+        '{"format": 2, "kind": "bulk-upload", "workspace": "elsewhere", "files": {}}'
+    )
+    (tmp_path / "broken.json").write_text("{")
+    conf = {
+        "image": str(tmp_path / "face.png"),
+        "sync": str(tmp_path / "sync.json"),
+        "other": str(tmp_path / "other.json"),
+        "broken": str(tmp_path / "broken.json"),
+        "nowhere": str(tmp_path / "nowhere" / "m.json"),
+        "folder": str(tmp_path),
+    }
+    with MediaIntelligenceEmulator() as emulator:
+        result = run_dag(DAGS, "mi_e2e_bulk_bad_manifest", emulator.airflow_env(), conf=conf)
+    assert emulator.state.requests == [], "nothing may be sent"
+    states = task_states(airflow_home, "mi_e2e_bulk_bad_manifest")
+    tries = try_numbers(airflow_home, "mi_e2e_bulk_bad_manifest")
+    for task_id, message in BAD_MANIFESTS.items():
+        assert (states[task_id], tries[task_id]) == ("failed", 1), task_id
+        assert message in result.output, task_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
 
@@ -18,3 +18,23 @@ with DAG(dag_id="mi_e2e_bulk_resume", schedule=None, start_date=datetime(2026, 1
         max_concurrency=4,
         progress_interval=1,
     )
+
+#: Each task of ``mi_e2e_bulk_bad_manifest`` and the conf entry its ``manifest_path`` comes from.
+BAD_MANIFESTS = {
+    "manifest_of_a_sync": "sync",
+    "manifest_of_another_workspace": "other",
+    "manifest_not_json": "broken",
+    "manifest_folder_missing": "nowhere",
+    "manifest_is_a_folder": "folder",
+}
+
+with DAG(dag_id="mi_e2e_bulk_bad_manifest", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    for task_id, entry in BAD_MANIFESTS.items():
+        MediaIntelligenceBulkUploadPersonThumbnailsOperator(
+            task_id=task_id,
+            workspace_name="e2e-bulk",
+            sources="{{ dag_run.conf['image'] }}",
+            manifest_path=f"{{{{ dag_run.conf['{entry}'] }}}}",
+            retries=2,
+            retry_delay=timedelta(seconds=0),
+        )
