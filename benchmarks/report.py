@@ -22,6 +22,7 @@ FIGURE_KEYS = (
     "sensor_latency",
     "bulk_upload",
     "person_sync",
+    "bulk_steady_state",
 )
 
 MEASURED = "measured"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from benchmarks.figures import (
+    bulk_steady_state,
     bulk_upload,
     import_time,
     many_waiters,
@@ -29,4 +30,5 @@ GROUPS: dict[str, ModuleType] = {
     "sensor_latency": sensor_latency,
     "bulk_upload": bulk_upload,
     "person_sync": person_sync,
+    "bulk_steady_state": bulk_steady_state,
 }
