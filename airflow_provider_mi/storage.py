@@ -1,8 +1,8 @@
 """
-Where the operators read images, and the person sync its manifest: a local path on the worker, or
-object storage through Airflow's :class:`~airflow.sdk.ObjectStoragePath` (``s3://bucket/key``
-with a connection id, e.g. NCP Object Storage through an AWS connection whose ``endpoint_url``
-points at it, or any fsspec filesystem Airflow knows).
+Where the operators read images, and the person sync and the bulk upload their manifests: a local
+path on the worker, or object storage through Airflow's :class:`~airflow.sdk.ObjectStoragePath`
+(``s3://bucket/key`` with a connection id, e.g. NCP Object Storage through an AWS connection whose
+``endpoint_url`` points at it, or any fsspec filesystem Airflow knows).
 
 Every listing and read turns the storage's own errors (a missing object or bucket, refused
 credentials, an endpoint that does not answer) into an :class:`InvalidParameterError` naming the
@@ -12,6 +12,7 @@ location and what to check, so that a task fails clearly before any Media Intell
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -95,13 +96,14 @@ def read_bytes(location: Location) -> bytes:
     return location.read_bytes()
 
 
-def fingerprint(location: Location, info: dict[str, Any] | None = None) -> str:
+def fingerprint(location: Location, info: dict[str, Any] | None = None, data: bytes | None = None) -> str:
     """
-    What tells one content of a file from another: the SHA-256 of a local file, or the object's
-    ETag (from a listing's ``info`` when given, saving a request), which changes with its content.
+    What tells one content of a file from another: the SHA-256 of a local file (of ``data``, its
+    bytes, when they were read already), or the object's ETag (from a listing's ``info`` when
+    given, saving a request), which changes with its content.
     """
     if not isinstance(location, ObjectStoragePath):
-        return sha256_of(location)
+        return sha256_of(location) if data is None else hashlib.sha256(data).hexdigest()
     details = info if info is not None else location.fs.info(location.path)
     tag = details.get("ETag") or details.get("etag") or details.get("md5Hash") or details.get("checksum")
     return f"etag:{str(tag).strip(chr(34))}" if tag else f"size:{details.get('size')}"
@@ -236,3 +238,31 @@ def check_writable(location: Location, field: str) -> None:
             raise FileNotFoundError(bucket)
     except Exception as err:
         raise storage_error(location, "written", err, field) from err
+
+
+def manifest_location(value: Any, conn_id: str | None) -> Location:
+    """
+    Return where ``manifest_path`` says the manifest is, refused before any request unless it can
+    be written there.
+
+    :param value: a local path, an object-storage URL or an ``ObjectStoragePath``.
+    :param conn_id: the connection of URLs given as text.
+    """
+    if value is None:
+        raise InvalidParameterError(
+            "manifest_path is None; give a file every worker sees, e.g. '/shared/faces-manifest.json' or "
+            "'s3://bucket/faces-manifest.json'."
+        )
+    location = resolve(value, "manifest_path", conn_id)
+    check_writable(location, "manifest_path")
+    return location
+
+
+def read_text_if_any(location: Location, field: str) -> str | None:
+    """Return the text of a file or object, or ``None`` when there is none; other errors are named."""
+    try:
+        return location.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except Exception as err:
+        raise storage_error(location, "read", err, field) from err

@@ -23,6 +23,7 @@ FIGURE_KEYS = (
     "bulk_upload",
     "person_sync",
     "cross_process_rate_limit",
+    "bulk_steady_state",
 )
 
 MEASURED = "measured"

@@ -5,7 +5,10 @@ The bulk operator uploads every image of the folder concurrently within the conn
 limits and logs what became of each file. With ``wait_for_completion=True, deferrable=True`` it
 then waits for the uploads the API does not see yet in the triggerer, with one trigger for all of
 them, holding no worker slot, and returns the counts (``completed`` 40, ``waitingKeys`` empty).
-(The first task only stages copies of the sample image, standing in for your own folder.)
+Its manifest (beside the images here; give yours a path every worker sees) makes a retry, or a
+run killed halfway and started again, resume: no image is uploaded twice, and the outcome of the
+wait is kept in it. (The first task only stages copies of the sample image, standing in for your
+own folder.)
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ with DAG(
         task_id="upload_folder",
         workspace_name="{{ params.workspace }}",
         sources=stage_images("{{ params.images }}"),
+        manifest_path="{{ ti.xcom_pull(task_ids='stage_images') }}/manifest.json",
         max_concurrency=8,
         progress_interval=1,
         wait_for_completion=True,

@@ -15,7 +15,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,45 @@ def run_dag(
     folder_env = {"AIRFLOW__CORE__DAGS_FOLDER": str(Path(dag_file_dir).resolve()), **(env or {})}
     process = run_airflow(args, folder_env, timeout)
     return DagTestResult(process, final_dag_run_state(f"{process.stdout}\n{process.stderr}", dag_id))
+
+
+def kill_dag_test_when(
+    dag_file_dir: str | os.PathLike[str],
+    dag_id: str,
+    stop_now: Callable[[], bool],
+    env: Mapping[str, str] | None = None,
+    conf: Mapping[str, Any] | None = None,
+    timeout: float = 120.0,
+) -> None:
+    """
+    Start ``airflow dags test`` on one DAG and ``SIGKILL`` its whole session as soon as
+    ``stop_now()`` is true: no clean-up runs, as when a worker's machine dies.
+
+    :param dag_file_dir: the folder holding the DAG file.
+    :param dag_id: the DAG to run.
+    :param stop_now: polled every 50 ms, e.g. whether the emulator got enough requests.
+    :param env: variables to add or override (e.g. a connection).
+    :param conf: the run's ``conf``, passed as JSON with ``-c``.
+    :param timeout: seconds ``stop_now()`` may take to come true; then the run is killed and this raises.
+    :raises AssertionError: when the run ended, or ``timeout`` passed, before ``stop_now()`` was true.
+    """
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id]
+    if conf is not None:
+        command += ["-c", json.dumps(conf)]
+    folder_env = {"AIRFLOW__CORE__DAGS_FOLDER": str(Path(dag_file_dir).resolve()), **(env or {})}
+    with subprocess.Popen(
+        command,
+        env={**os.environ, **folder_env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    ) as process:
+        deadline = time.monotonic() + timeout
+        try:
+            while not stop_now():
+                assert process.poll() is None, f"the run of {dag_id} ended before it could be stopped"
+                assert time.monotonic() < deadline, f"the run of {dag_id} did not get there in {timeout:g} s"
+                time.sleep(0.05)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)

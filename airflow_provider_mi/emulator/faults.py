@@ -184,7 +184,7 @@ class FaultScript:
 
     :param endpoint: one of :data:`~.state.ENDPOINTS`, e.g. ``complete`` or ``create-person``.
     :param faults: the answers, one per request.
-    :param thumbnail_key: only for completion requests of this key.
+    :param thumbnail_key: only for requests about this key (its completions, uploads to its URL).
     """
 
     endpoint: str

@@ -101,6 +101,8 @@ class EmulatorApp:
         endpoint = self._endpoint(request)
         if endpoint == "complete":
             request[THUMBNAIL_KEY] = await self._json_field(request, "thumbnailKey")
+        elif endpoint == "storage":
+            request[THUMBNAIL_KEY] = self.state.upload_key(request.match_info["token"])
         fault = self.state.next_fault(endpoint, request.get(THUMBNAIL_KEY))
         response: web.StreamResponse
         if fault is not None and fault.status is not None:

@@ -142,7 +142,7 @@ class RecordedRequest:
     :param endpoint: one of :data:`ENDPOINTS` (e.g. ``complete``, ``create-person``), or ``other``
         for a request no route knows.
     :param status: the HTTP status answered (or begun, if a fault dropped the connection).
-    :param thumbnail_key: the key the request was about, once known.
+    :param thumbnail_key: the key the request was about, once known (an upload's: its URL's key).
     :param signature: the ``x-ncp-apigw-signature-v2`` header received, if any.
     :param fault: the name of the scripted fault that answered, if any.
     """
@@ -286,7 +286,7 @@ class EmulatorState:
 
         :param endpoint: one of :data:`ENDPOINTS`, e.g. ``complete`` or ``create-person``.
         :param faults: the scripted answers, in order.
-        :param thumbnail_key: only for completion requests of this key (else any request).
+        :param thumbnail_key: only for requests about this key (completions, uploads to its URL).
         """
         with self._lock:
             self._faults[(endpoint, thumbnail_key)].extend(faults)
@@ -307,6 +307,12 @@ class EmulatorState:
         with self._lock:
             self._uploads[token] = _PendingUpload(workspace, key, self.now() + self.url_ttl)
         return token, key
+
+    def upload_key(self, token: str) -> str | None:
+        """Return the thumbnail key a presigned URL's token was issued for, if it was."""
+        with self._lock:
+            upload = self._uploads.get(token)
+        return None if upload is None else upload.thumbnail_key
 
     def accept_upload(self, token: str, data: bytes) -> str | None:
         """Store ``data`` for a valid, unused, unexpired token; return why not, or ``None``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -357,8 +357,29 @@ class MediaIntelligenceHook(PersonsMixin, BaseHook):
         self.log.debug("Upload of %d bytes for thumbnail %r: %s", len(data), presigned.thumbnail_key, landing)
         return landing
 
+    @staticmethod
+    def check_thumbnail(file_name: str, data: bytes) -> None:
+        """
+        Refuse an image the API would refuse (format, size, resolution), before anything is sent.
+
+        :param file_name: the image's file name, for the error.
+        :param data: the image file's bytes.
+        :raises InvalidParameterError: saying why.
+        """
+        checked = check_image(data)
+        if checked.problem:
+            raise InvalidParameterError(
+                f"{file_name!r} would be refused ({checked.problem}): {checked.explanation}"
+            )
+
     def upload_person_thumbnail(
-        self, workspace_name: str | None, file_name: str, data: bytes
+        self,
+        workspace_name: str | None,
+        file_name: str,
+        data: bytes,
+        *,
+        presigned: PresignedUpload | None = None,
+        on_presigned: Callable[[PresignedUpload], None] | None = None,
     ) -> UploadCompletion:
         """
         Run the whole upload flow: check the image, issue a presigned URL, upload, complete.
@@ -371,16 +392,18 @@ class MediaIntelligenceHook(PersonsMixin, BaseHook):
         :param workspace_name: the workspace, or ``None`` for the connection's default.
         :param file_name: the image's file name, e.g. ``face.jpg``.
         :param data: the image file's bytes.
+        :param presigned: a URL issued for this image already, used first.
+        :param on_presigned: called with each URL this call issues, before its upload (a caller
+            that records each key before its bytes are sent does it there).
         :raises MediaIntelligenceUploadError: when no URL is known to hold the image.
         """
-        checked = check_image(data)
-        if checked.problem:
-            raise InvalidParameterError(
-                f"{file_name!r} would be refused ({checked.problem}): {checked.explanation}"
-            )
+        self.check_thumbnail(file_name, data)
         workspace = self.workspace(workspace_name)
         for number in range(1, MAX_UPLOAD_URLS + 1):
-            presigned = self.create_presigned_upload(workspace, file_name)
+            if presigned is None or number > 1:
+                presigned = self.create_presigned_upload(workspace, file_name)
+                if on_presigned is not None:
+                    on_presigned(presigned)
             landing = self.put_thumbnail(presigned, data)
             if landing is not UploadLanding.NOT_LANDED:
                 completion = self.complete_person_thumbnail_upload(workspace, presigned.thumbnail_key)

@@ -1,24 +1,36 @@
-"""Operator that uploads many person thumbnails at once, concurrently, within the API's limits."""
+"""Operator that uploads many person thumbnails at once, concurrently, within the API's limits; resumable."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
-from collections import Counter
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from airflow.providers.common.compat.sdk import AirflowFailException, Context, conf
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, Context, conf
 
 from airflow_provider_mi import lineage, storage
+from airflow_provider_mi.core.bulk_upload import BulkPlan, plan_bulk
 from airflow_provider_mi.core.local_files import write_json
-from airflow_provider_mi.core.models import UploadOutcome
+from airflow_provider_mi.core.manifest import (
+    BULK_UPLOAD,
+    SAVE_INTERVAL,
+    FileRecord,
+    Manifest,
+    ManifestWriter,
+    read_manifest,
+)
+from airflow_provider_mi.core.models import PresignedUpload, UploadCompletion, UploadOutcome
 from airflow_provider_mi.core.polling import KeysOutcome
+from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD
+from airflow_provider_mi.core.retry import LoggerLike
 from airflow_provider_mi.exceptions import (
     InvalidParameterError,
     MediaIntelligenceAuthenticationError,
@@ -35,6 +47,10 @@ from airflow_provider_mi.operators.waiting import DEFAULT_POLL_INTERVAL, DEFAULT
 NAMED_FAILURES = 20
 #: The XCom that keeps, while the task is deferred, the summary and the files of the waiting keys.
 WAIT_STATE_XCOM = "wait_state"
+#: What a file not sent because the credentials were rejected is reported with.
+NOT_SENT = "not sent: credentials rejected"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class FileUpload:
     :param thumbnail_key: the key the API gave the upload, if it got that far.
     :param upload_status: the API's ``uploadStatus``, if completion answered.
     :param upload_message: the API's ``uploadMessage``, or why the file failed before completion.
+    :param earlier: whether it is what an earlier run did, read from the manifest (nothing sent now).
     """
 
     file: str
@@ -54,6 +71,14 @@ class FileUpload:
     thumbnail_key: str | None = None
     upload_status: str | None = None
     upload_message: str | None = None
+    earlier: bool = False
+
+    @classmethod
+    def answered(cls, file: str, completion: UploadCompletion) -> FileUpload:
+        """What completion's answer for the file's key says."""
+        return cls(
+            file, completion.outcome(), completion.thumbnail_key, completion.raw_status, completion.reason
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the file's entry of the report, as plain values."""
@@ -63,6 +88,7 @@ class FileUpload:
             "thumbnailKey": self.thumbnail_key,
             "uploadStatus": self.upload_status,
             "uploadMessage": self.upload_message,
+            "earlier": self.earlier,
         }
 
 
@@ -106,38 +132,270 @@ def share_session_between_threads(hook: MediaIntelligenceHook, pool_size: int) -
         hook.session.mount(prefix, HTTPAdapter(pool_maxsize=pool_size))
 
 
-def upload_file(
-    hook: MediaIntelligenceHook, path: storage.Location, workspace: str, stop: threading.Event
-) -> FileUpload:
+def attempt(file: str, step: Callable[[], T], stop: threading.Event, log: LoggerLike) -> T | FileUpload:
     """
-    Upload one file (read once, whole) and say what became of it. Whatever goes wrong is the file's
-    failure, except rejected credentials: they set ``stop`` (the files after it are not sent) and
-    are raised.
+    Run one step of a file's upload. Whatever goes wrong is the file's failure, except rejected
+    credentials: they set ``stop`` (the files after it are not sent) and are raised.
     """
-    file = storage.display(path)
-    if stop.is_set():
-        return FileUpload(file, UploadOutcome.FAILED, upload_message="not sent: credentials rejected")
     try:
-        data = storage.read_bytes(path)
-    except Exception as err:  # whatever the filesystem raises: missing, denied, unreachable
-        return FileUpload(
-            file, UploadOutcome.FAILED, upload_message=f"cannot be read: {storage.problem(err)}"
-        )
-    try:
-        completion = hook.upload_person_thumbnail(workspace, path.name, data)
+        return step()
     except MediaIntelligenceAuthenticationError:
         stop.set()
         raise
     except MediaIntelligenceError as err:
         return FileUpload(file, UploadOutcome.FAILED, upload_message=str(err))
     except Exception as err:  # one file's surprise (e.g. an image parser's bug) is that file's failure
-        hook.log.warning("Unexpected error uploading %s", path, exc_info=True)
+        log.warning("Unexpected error uploading %s", file, exc_info=True)
         return FileUpload(
             file, UploadOutcome.FAILED, upload_message=f"unexpected error: {type(err).__name__}: {err}"
         )
-    return FileUpload(
-        file, completion.outcome(), completion.thumbnail_key, completion.raw_status, completion.reason
+
+
+def read_file(path: storage.Location, file: str) -> bytes | FileUpload:
+    """Read a file once, whole; a file that cannot be read is that file's failure."""
+    try:
+        return storage.read_bytes(path)
+    except Exception as err:  # whatever the filesystem raises: missing, denied, unreachable
+        return FileUpload(
+            file, UploadOutcome.FAILED, upload_message=f"cannot be read: {storage.problem(err)}"
+        )
+
+
+def upload_file(
+    hook: MediaIntelligenceHook, path: storage.Location, workspace: str, stop: threading.Event
+) -> FileUpload:
+    """Upload one file (read once, whole) and say what became of it, as :func:`attempt` says."""
+    file = storage.display(path)
+    if stop.is_set():
+        return FileUpload(file, UploadOutcome.FAILED, upload_message=NOT_SENT)
+    data = read_file(path, file)
+    if isinstance(data, FileUpload):
+        return data
+    completion = attempt(
+        file, lambda: hook.upload_person_thumbnail(workspace, path.name, data), stop, hook.log
     )
+    return completion if isinstance(completion, FileUpload) else FileUpload.answered(file, completion)
+
+
+@dataclass(frozen=True)
+class _Issued:
+    """A file given a key and not sent yet: its bytes wait here until the manifest holds the key."""
+
+    file: str
+    path: storage.Location
+    data: bytes
+    presigned: PresignedUpload
+    fingerprint: str
+    change: int  # the manifest's change that recorded the key
+
+
+class _BulkRun:
+    """
+    One run of a bulk upload. The keys an earlier run was given are checked with completion first;
+    every other file then gets a key, the key is saved in the manifest, and only then are its bytes
+    sent, so that a run killed at any moment never sends a file's bytes twice. Saves are throttled
+    (:data:`SAVE_INTERVAL`), so keys are issued ahead of the uploads, by as many as the completion
+    limit lets through in two saves: the uploads never wait for a save.
+
+    :param hook: the hook, its session shared by the threads.
+    :param workspace: the workspace.
+    :param writer: the manifest's writer, or ``None`` when there is no manifest.
+    :param max_concurrency: files in flight at once.
+    :param progress_interval: seconds between two progress lines.
+    :param log: the operator's log.
+    """
+
+    def __init__(
+        self,
+        hook: MediaIntelligenceHook,
+        workspace: str,
+        writer: ManifestWriter | None,
+        max_concurrency: int,
+        progress_interval: float,
+        log: LoggerLike,
+    ) -> None:
+        self.hook, self.workspace, self.writer, self.log = hook, workspace, writer, log
+        self.max_concurrency, self.progress_interval = max_concurrency, progress_interval
+        limit = hook.settings.rate_limits[COMPLETE_UPLOAD]
+        ahead = math.ceil(2 * SAVE_INTERVAL * limit.calls / limit.period_seconds) if writer else 0
+        #: The most keys issued and not sent yet (each holding its file's bytes).
+        self.most_ahead = max_concurrency + ahead
+        self.stop = threading.Event()  # set by the first step whose credentials are rejected
+        self.paths: dict[str, storage.Location] = {}
+        self.results: dict[str, FileUpload] = {}
+        self.checks: deque[tuple[str, FileRecord]] = deque()
+        self.uploads: deque[str] = deque()
+        self.parked: deque[_Issued] = deque()  # keys not on disk yet
+        self.ready: deque[_Issued] = deque()  # keys on disk, bytes not sent
+        self.running: dict[Future[Any], tuple[str, str]] = {}  # job -> its kind and file
+
+    def run(
+        self, paths: dict[str, storage.Location], plan: BulkPlan, earlier: dict[str, FileUpload]
+    ) -> tuple[list[FileUpload], MediaIntelligenceAuthenticationError | None]:
+        """Do the plan; return every file's result, in order, and the rejection that stopped the batch."""
+        self.paths, self.results = paths, dict(earlier)
+        self.checks.extend(plan.check.items())
+        self.uploads.extend(plan.upload)
+        rejected: MediaIntelligenceAuthenticationError | None = None
+        self._last_report = time.monotonic()
+        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-bulk-upload") as pool:
+            try:
+                while self._schedule(pool):
+                    timeout = self.writer.next_save_in() if self.writer and self.parked else None
+                    done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+                    for job in done:
+                        _, file = self.running.pop(job)
+                        try:
+                            self._took(file, job.result())
+                        except MediaIntelligenceAuthenticationError as err:
+                            rejected = rejected or err
+                            self._finished(
+                                file, FileUpload(file, UploadOutcome.FAILED, upload_message=str(err))
+                            )
+                    if self.writer is not None:
+                        self.writer.save()
+            except BaseException:  # the task is being stopped
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            finally:
+                if self.writer is not None:
+                    self.writer.save(force=True)
+        unsent = [
+            *(file for file, _ in self.checks),
+            *self.uploads,
+            *(i.file for i in self.parked + self.ready),
+        ]
+        for file in unsent:  # only after a rejection
+            self.results[file] = FileUpload(file, UploadOutcome.FAILED, upload_message=NOT_SENT)
+        return [self.results[file] for file in paths], rejected
+
+    def _schedule(self, pool: ThreadPoolExecutor) -> bool:
+        """Start what can start; return whether anything is left to wait for."""
+        saved = self.writer.saved if self.writer else 0
+        while self.parked and self.parked[0].change <= saved:
+            self.ready.append(self.parked.popleft())
+        while not self.stop.is_set() and len(self.running) < self.max_concurrency:
+            issuing = sum(kind == "issue" for kind, _ in self.running.values())
+            if self.checks:
+                file, record = self.checks.popleft()
+                self.running[pool.submit(self._check, file, record)] = ("check", file)
+            elif self.uploads and len(self.parked) + len(self.ready) + issuing < self.most_ahead:
+                file = self.uploads.popleft()
+                self.running[pool.submit(self._issue, self.paths[file])] = ("issue", file)
+            elif self.ready:
+                issued = self.ready.popleft()
+                self.running[pool.submit(self._send, issued)] = ("send", issued.file)
+            else:
+                break
+        if not self.running and self.parked and not self.stop.is_set() and self.writer is not None:
+            self.writer.durable(self.parked[-1].change)  # nothing else to do meanwhile: save now
+            return self._schedule(pool)
+        return bool(self.running)
+
+    def _took(self, file: str, outcome: _Issued | FileUpload | None) -> None:
+        """Take a job's outcome: a key to send once saved, a file to upload anew, or the file's result."""
+        if isinstance(outcome, _Issued):
+            self.parked.append(outcome)
+        elif outcome is None:
+            self.uploads.append(file)
+        else:
+            self._finished(file, outcome)
+
+    def _finished(self, file: str, result: FileUpload) -> None:
+        self.results[file] = result
+        self._note(file, result)
+        if time.monotonic() - self._last_report >= self.progress_interval:
+            self._last_report = time.monotonic()
+            failed = sum(result.state is UploadOutcome.FAILED for result in self.results.values())
+            left = len(self.paths) - len(self.results)
+            self.log.info("Progress: %d done (%d failed), %d left", len(self.results), failed, left)
+
+    # --- the jobs, in the pool's threads -----------------------------------------------------------
+
+    def _check(self, file: str, record: FileRecord) -> FileUpload | None:
+        """Ask completion about a key an earlier run was given; ``None``: its bytes never landed."""
+        if self.stop.is_set():
+            return FileUpload(file, UploadOutcome.FAILED, upload_message=NOT_SENT)
+        key = record.thumbnail_key
+        assert key is not None  # a record to check has its key
+        completion = attempt(
+            file, lambda: self.hook.complete_person_thumbnail_upload(self.workspace, key), self.stop, self.log
+        )
+        if isinstance(completion, FileUpload):
+            return completion
+        if completion.outcome() is UploadOutcome.WAITING and not record.landed:
+            return None  # the key was saved before its upload, and the run stopped before that
+        return FileUpload.answered(file, completion)
+
+    def _issue(self, path: storage.Location) -> _Issued | FileUpload:
+        """Read a file, check it, and get it a key, recorded in the manifest."""
+        file = storage.display(path)
+        if self.stop.is_set():
+            return FileUpload(file, UploadOutcome.FAILED, upload_message=NOT_SENT)
+        data = read_file(path, file)
+        if isinstance(data, FileUpload):
+            return data
+
+        def issue() -> _Issued:
+            self.hook.check_thumbnail(path.name, data)  # no key for a file the API would refuse
+            fingerprint = storage.fingerprint(path, data=data) if self.writer else ""
+            issued_at = time.time()
+            presigned = self.hook.create_presigned_upload(self.workspace, path.name)
+            change = self._keep(file, FileRecord(fingerprint, presigned.thumbnail_key, issued_at))
+            return _Issued(file, path, data, presigned, fingerprint, change)
+
+        return attempt(file, issue, self.stop, self.log)
+
+    def _send(self, issued: _Issued) -> FileUpload:
+        """Upload a file whose key the manifest holds, and complete it."""
+        if self.stop.is_set():
+            return FileUpload(issued.file, UploadOutcome.FAILED, upload_message=NOT_SENT)
+
+        def rekeyed(presigned: PresignedUpload) -> None:
+            # A new URL (the first did not land): its key goes to disk before its bytes go, too.
+            if self.writer is not None:
+                record = FileRecord(issued.fingerprint, presigned.thumbnail_key, time.time())
+                self.writer.durable(self._keep(issued.file, record))
+
+        completion = attempt(
+            issued.file,
+            lambda: self.hook.upload_person_thumbnail(
+                self.workspace,
+                issued.path.name,
+                issued.data,
+                presigned=issued.presigned,
+                on_presigned=rekeyed,
+            ),
+            self.stop,
+            self.log,
+        )
+        return (
+            completion if isinstance(completion, FileUpload) else FileUpload.answered(issued.file, completion)
+        )
+
+    # --- the manifest ------------------------------------------------------------------------------
+
+    def _keep(self, file: str, record: FileRecord) -> int:
+        """Put a file's record in the manifest; return the change's number (0 without a manifest)."""
+        if self.writer is None:
+            return 0
+        with self.writer.change() as number:
+            self.writer.manifest.files[file] = record
+        return number
+
+    def _note(self, file: str, result: FileUpload) -> None:
+        """Record what completion said of a file's key."""
+        if self.writer is None or result.thumbnail_key is None or result.earlier:
+            return
+        with self.writer.change():
+            record = self.writer.manifest.files.get(file)
+            if record is None or record.thumbnail_key != result.thumbnail_key:
+                return
+            record.landed = True  # completion answered for it: storage holds the bytes, or will
+            record.completed = result.state is UploadOutcome.COMPLETED
+            # Only the API's own verdict on the bytes is final; anything else is tried again next run.
+            refused = result.state is UploadOutcome.FAILED and result.upload_status == "FAILED"
+            record.refused = (result.upload_message or "FAILED") if refused else None
 
 
 class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseOperator):
@@ -155,10 +413,18 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     yet (``waitingKeys``: wait for them with
     :class:`~airflow_provider_mi.sensors.person_thumbnail.MediaIntelligencePersonThumbnailUploadSensor`)
     and the report's path. The per-file report (``file``, ``state``, ``thumbnailKey``, ``uploadStatus``,
-    ``uploadMessage``) goes to the log and, with ``report_path``, to a JSON file.
+    ``uploadMessage``, ``earlier``) goes to the log and, with ``report_path``, to a JSON file.
 
-    When more than ``max_failed_files`` files failed for good, the task fails at the end, naming
-    them, without retries (a retry would upload every file again).
+    With ``manifest_path`` the batch resumes instead of starting again: which file became which
+    key is kept in a manifest (JSON, the person sync's format), each key saved before its file's
+    bytes are sent. Files completed before are reported without a request (``earlier``), files
+    given a key before have it checked with completion (and are uploaded anew only if their bytes
+    never landed), files the API refused are not sent again until they change, and no file's bytes
+    are sent twice, even by a run killed halfway.
+
+    When more than ``max_failed_files`` files failed, the task fails at the end, naming them:
+    without retries (a retry would upload every file again), or, with a manifest, with its retries
+    (a retry sends only what is not done).
 
     With ``wait_for_completion`` the task then waits until the waiting keys are ``COMPLETED``, in
     the task or, with ``deferrable``, in the triggerer (one trigger for all of them), and returns
@@ -179,6 +445,8 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
     :param progress_interval: seconds between two progress lines in the log.
     :param report_path: a local file to write the JSON report to (its folder must exist), or
         ``None``. (templated)
+    :param manifest_path: the manifest's path or URL (a local one's folder must exist, an object
+        store's bucket; use one every worker sees), or ``None`` for none. (templated)
     :param storage_conn_id: the connection of object-storage URLs given as text, e.g. an AWS
         connection whose ``endpoint_url`` is NCP Object Storage's. (templated)
     :param wait_for_completion: wait until the API sees every uploaded file ``COMPLETED``.
@@ -193,6 +461,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         "workspace_name",
         "mi_conn_id",
         "report_path",
+        "manifest_path",
         "storage_conn_id",
     )
     lineage_writes = (lineage.PERSON_THUMBNAILS,)
@@ -205,6 +474,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         max_failed_files: int = 0,
         progress_interval: float = 10.0,
         report_path: str | None = None,
+        manifest_path: str | None = None,
         storage_conn_id: str | None = None,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -221,6 +491,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         self.max_failed_files = validate_whole_number("max_failed_files", max_failed_files, minimum=0)
         self.progress_interval = progress_interval
         self.report_path = report_path
+        self.manifest_path = manifest_path
         self.storage_conn_id = storage_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -233,11 +504,28 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
                     "a glob pattern such as '/data/faces/*.jpg', or a list of file paths."
                 )
             report_path = validate_output_path(self.report_path)
+            manifest_at = (
+                None
+                if self.manifest_path is None
+                else storage.manifest_location(self.manifest_path, self.storage_conn_id)
+            )
             workspace = self.hook.workspace(self.workspace_name)  # validated once, before any request
+            manifest = None if manifest_at is None else self._load_manifest(manifest_at, workspace)
+        paths = {storage.display(path): path for path in files}
+        writer, plan, earlier = None, BulkPlan(upload=list(paths)), {}
+        if manifest_at is not None and manifest is not None:
+            plan = plan_bulk(manifest, list(paths), time.time(), lambda file: _fingerprint(paths[file]))
+            writer = ManifestWriter(manifest, lambda payload: storage.save_json(manifest_at, payload))
+            earlier = self._earlier(plan, len(paths))
         self.log.info(
-            "Uploading %d files to workspace %s, %d at a time", len(files), workspace, self.max_concurrency
+            "Uploading %d files to workspace %s, %d at a time",
+            len(plan.upload) + len(plan.check),
+            workspace,
+            self.max_concurrency,
         )
-        results, rejected = self._upload_all(files, workspace)
+        share_session_between_threads(self.hook, self.max_concurrency)
+        run = _BulkRun(self.hook, workspace, writer, self.max_concurrency, self.progress_interval, self.log)
+        results, rejected = run.run(paths, plan, earlier)
         self._uploaded_keys = [
             r.thumbnail_key for r in results if r.thumbnail_key and r.state.value != "failed"
         ]
@@ -257,7 +545,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         if len(failed) > self.max_failed_files:
             named = "; ".join(f"{result.file}: {result.upload_message}" for result in failed[:NAMED_FAILURES])
             more = f"; and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
-            raise AirflowFailException(
+            raise self._failure(
                 f"{len(failed)} of {len(results)} files failed (tolerated: {self.max_failed_files}): "
                 f"{named}{more}{self._see(report_path)}"
             )
@@ -304,6 +592,8 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         report_path = None if summary.get("report") is None else Path(summary["report"])
         if report_path is not None:
             self._update_report(report_path, outcome)
+        if self.manifest_path is not None:
+            self._record_wait(workspace, files, outcome)
         failed_before = int(summary["failed"])
         summary = {
             **summary,
@@ -312,9 +602,11 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
             "failed": failed_before + len(outcome.failed),
             "waitingKeys": list(outcome.waiting),
         }
-        problem = self.completion_wait.unfinished(outcome, workspace, self.mi_conn_id)
+        problem = self.completion_wait.unfinished(
+            outcome, workspace, self.mi_conn_id, resumable=self.manifest_path is not None
+        )
         if problem is not None:
-            raise AirflowFailException(f"{problem}{self._see(report_path)}") from outcome.error
+            raise self._failure(f"{problem}{self._see(report_path)}") from outcome.error
         if summary["failed"] > self.max_failed_files:
             failed = [
                 f"{files.get(key, key)}: {c.reason or c.raw_status}" for key, c in outcome.failed.items()
@@ -322,7 +614,7 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
             named = "; ".join(failed[:NAMED_FAILURES])
             more = f"; and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
             before = f"; and {failed_before} that failed before the wait" if failed_before else ""
-            raise AirflowFailException(
+            raise self._failure(
                 f"{summary['failed']} of {summary['files']} files failed (tolerated: "
                 f"{self.max_failed_files}): {named}{more}{before}.{self._see(report_path)}"
             )
@@ -333,6 +625,78 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
             summary["files"],
         )
         return summary
+
+    def _failure(self, message: str) -> AirflowException:
+        """The task's failure: with its retries when a manifest lets a retry resume, else without."""
+        if self.manifest_path is None:
+            return AirflowFailException(message)
+        return AirflowException(f"{message} The manifest keeps what was done: a retry sends only the rest.")
+
+    def _load_manifest(self, location: storage.Location, workspace: str) -> Manifest:
+        where = storage.display(location)
+        manifest = read_manifest(
+            storage.read_text_if_any(location, "manifest_path"), where, BULK_UPLOAD, workspace
+        )
+        if manifest is None:
+            self.log.info("No manifest at %s yet: every file is new to it", where)
+            return Manifest(workspace, kind=BULK_UPLOAD)
+        return manifest
+
+    def _earlier(self, plan: BulkPlan, total: int) -> dict[str, FileUpload]:
+        """Log what the manifest says is done; return those files' results."""
+        earlier = {
+            file: FileUpload(file, UploadOutcome.COMPLETED, record.thumbnail_key, "COMPLETED", earlier=True)
+            for file, record in plan.done.items()
+        }
+        for file, record in plan.refused.items():
+            message = f"refused earlier: {record.refused}"
+            earlier[file] = FileUpload(
+                file, UploadOutcome.FAILED, record.thumbnail_key, "FAILED", message, True
+            )
+        if earlier or plan.check:
+            self.log.info(
+                "Resuming: %d of %d files already done (%d completed, %d refused for good), %d to check "
+                "with the keys they were given, %d to upload",
+                len(earlier),
+                total,
+                len(plan.done),
+                len(plan.refused),
+                len(plan.check),
+                len(plan.upload),
+            )
+        if plan.expired:
+            self.log.info(
+                "%d files completed more than 23 hours ago: their keys have expired, uploading them again",
+                plan.expired,
+            )
+        return earlier
+
+    def _record_wait(self, workspace: str, files: dict[str, str], outcome: KeysOutcome) -> None:
+        """Keep in the manifest what the wait learnt, so that the next run asks nothing of these keys."""
+        ended = {**outcome.completed, **outcome.failed}
+        if not ended:
+            return
+        try:
+            location = storage.manifest_location(self.manifest_path, self.storage_conn_id)
+            where = storage.display(location)
+            manifest = read_manifest(
+                storage.read_text_if_any(location, "manifest_path"), where, BULK_UPLOAD, workspace
+            )
+            if manifest is None:
+                raise InvalidParameterError(f"{where} is gone")
+            for key, completion in ended.items():
+                record = manifest.files.get(files.get(key, ""))
+                if record is not None and record.thumbnail_key == key:
+                    record.completed = completion.outcome() is UploadOutcome.COMPLETED
+                    refused = completion.outcome() is UploadOutcome.FAILED
+                    record.refused = (completion.reason or completion.raw_status) if refused else None
+            storage.save_json(location, manifest.to_dict())
+        except Exception as err:  # the manifest is a saving: the next run checks these keys again
+            self.log.warning(
+                "Cannot write the outcome of the wait to the manifest (%s); the next run checks those keys "
+                "again.",
+                err,
+            )
 
     def _update_report(self, report_path: Path, outcome: KeysOutcome) -> None:
         """Write the new states of the keys waited for into the report written before the wait."""
@@ -377,46 +741,22 @@ class MediaIntelligenceBulkUploadPersonThumbnailsOperator(MediaIntelligenceBaseO
         """Log one line per file and, if asked, write the JSON report."""
         for result in results:
             self.log.info(
-                "%s: %s%s%s",
+                "%s: %s%s%s%s",
                 result.file,
                 result.state.value,
                 f" as {result.thumbnail_key}" if result.thumbnail_key else "",
                 f" ({result.upload_message})" if result.upload_message else "",
+                " in an earlier run" if result.earlier else "",
             )
         if report_path is not None:
             entries = [result.to_dict() for result in results]
             write_json(report_path, {"workspace": workspace, "counts": dict(counts), "files": entries})
             self.log.info("Wrote the report of %d files to %s", len(results), report_path)
 
-    def _upload_all(
-        self, files: list[storage.Location], workspace: str
-    ) -> tuple[list[FileUpload], MediaIntelligenceAuthenticationError | None]:
-        """Upload every file; return the results and the rejection that stopped the batch, if any."""
-        share_session_between_threads(self.hook, self.max_concurrency)
-        stop = threading.Event()  # set by the first upload whose credentials are rejected
-        rejected: MediaIntelligenceAuthenticationError | None = None
-        results: dict[storage.Location, FileUpload] = {}
-        last_report = time.monotonic()
-        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-bulk-upload") as pool:
-            futures = {pool.submit(upload_file, self.hook, path, workspace, stop): path for path in files}
-            try:
-                for future in as_completed(futures):
-                    path = futures[future]
-                    try:
-                        results[path] = future.result()
-                    except MediaIntelligenceAuthenticationError as err:
-                        rejected = rejected or err
-                        results[path] = FileUpload(
-                            storage.display(path), UploadOutcome.FAILED, upload_message=str(err)
-                        )
-                    if time.monotonic() - last_report >= self.progress_interval:
-                        last_report = time.monotonic()
-                        self._log_progress(results, len(files))
-            except BaseException:  # the task is being stopped
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        return [results[path] for path in files], rejected
 
-    def _log_progress(self, results: dict[storage.Location, FileUpload], total: int) -> None:
-        failed = sum(result.state is UploadOutcome.FAILED for result in results.values())
-        self.log.info("Progress: %d done (%d failed), %d left", len(results), failed, total - len(results))
+def _fingerprint(path: storage.Location) -> str:
+    """A file's fingerprint now; one that cannot be read counts as changed (its upload says why)."""
+    try:
+        return storage.fingerprint(path)
+    except Exception:
+        return ""

@@ -16,7 +16,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_mi import lineage, storage
 from airflow_provider_mi.core import person_rules as rules
 from airflow_provider_mi.core.local_files import write_json
-from airflow_provider_mi.core.manifest import FileRecord, Manifest, read_manifest
+from airflow_provider_mi.core.manifest import PERSON_SYNC, FileRecord, Manifest, ManifestWriter, read_manifest
 from airflow_provider_mi.core.models import UploadOutcome
 from airflow_provider_mi.core.person_sync import PersonPlan, Photo, check_persons, is_photo, plan_sync
 from airflow_provider_mi.core.validation import validate_choice
@@ -42,8 +42,6 @@ from airflow_provider_mi.operators.waiting import CompletionWait
 
 #: What to do when there is no manifest at ``manifest_path``.
 ON_MISSING_MANIFEST = ("start", "fail")
-#: Seconds between two saves of the manifest during a run (it is saved at the end as well).
-SAVE_INTERVAL = 1.0
 
 
 @dataclass
@@ -193,7 +191,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         """Plan from the folder, the manifest and the workspace, then upload and register what is new."""
         hook = self.hook
         # Made here: an operator is deep-copied, a lock cannot be.
-        self._lock, self._save_lock = threading.Lock(), threading.Lock()
+        self._lock = threading.Lock()
         with failing_without_retries_on_bad_input():
             photos = read_source(self.source, self.storage_conn_id)
             if not photos:
@@ -201,10 +199,13 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
                     f"source {self.source!r} holds no person folder with photos; give a folder such as "
                     "'/data/faces' holding '/data/faces/Ada Lovelace/1.jpg'."
                 )
-            self._manifest_path = _manifest_location(self.manifest_path, self.storage_conn_id)
+            self._manifest_path = storage.manifest_location(self.manifest_path, self.storage_conn_id)
             report_path = validate_output_path(self.report_path)
             workspace = hook.workspace(self.workspace_name)
             self._manifest = self._load_manifest(workspace)
+        self._writer = ManifestWriter(
+            self._manifest, lambda payload: storage.save_json(self._manifest_path, payload)
+        )
         persons = {person.person_id: person for person in hook.list_persons(workspace)}
         self._names = {person.name: person.person_id for person in persons.values() if person.name}
         plans, forgotten = plan_sync(
@@ -233,7 +234,7 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
                 "manifest keeps what was done."
             ) from err
         finally:
-            self._save(force=True)
+            self._writer.save(force=True)
         return self._finish(outcomes, workspace, report_path)
 
     def lineage_sources(self) -> list[str]:
@@ -247,13 +248,8 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
 
     def _load_manifest(self, workspace: str) -> Manifest:
         where = storage.display(self._manifest_path)
-        try:
-            text = self._manifest_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = None
-        except Exception as err:
-            raise storage.storage_error(self._manifest_path, "read", err, "manifest_path") from err
-        manifest = read_manifest(text, where)
+        text = storage.read_text_if_any(self._manifest_path, "manifest_path")
+        manifest = read_manifest(text, where, PERSON_SYNC, workspace)
         if manifest is None:
             if self.on_missing_manifest == "fail":
                 raise InvalidParameterError(
@@ -263,11 +259,6 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
                 )
             self.log.info("No manifest at %s: every photo is new to this sync", where)
             return Manifest(workspace)
-        if manifest.workspace != workspace:
-            raise InvalidParameterError(
-                f"manifest_path {where!r} is the manifest of workspace "
-                f"{manifest.workspace!r}, not {workspace!r}; give each workspace a manifest of its own."
-            )
         return manifest
 
     # --- the run ---------------------------------------------------------------------------------
@@ -276,8 +267,6 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         """Upload in the background, and register person after person as their photos complete."""
         share_session_between_threads(self.hook, self.max_concurrency + 1)  # and this thread
         self._stop = stop = threading.Event()
-        self._last_save = time.monotonic()
-        self._changes = self._saved_changes = 0
         self._change_of: dict[Photo, int] = {}
         outcomes: list[PersonOutcome] = []
         with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="mi-person-sync") as pool:
@@ -304,7 +293,8 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         issued = time.time()
         result = upload_file(self.hook, photo.path, workspace, stop)
         if result.thumbnail_key is not None:
-            record = FileRecord(plan.fingerprints[photo], result.thumbnail_key, issued)
+            # Recorded once the flow is over: the bytes are in storage (completion answered).
+            record = FileRecord(plan.fingerprints[photo], result.thumbnail_key, issued, landed=True)
             self._remember(plan.name, photo, record, result)
             if result.state is UploadOutcome.WAITING:
                 result = self._await_completion(workspace, result)
@@ -343,21 +333,11 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         # Only the API's own verdict on the bytes is final; anything else is tried again next run.
         refused = result.state is UploadOutcome.FAILED and result.upload_status == "FAILED"
         record.refused = (result.upload_message or "FAILED") if refused else None
-        with self._lock:
+        with self._writer.change() as number:
             self._manifest.person(name).files[photo.file_id] = record
-            self._changes += 1
-            self._change_of[photo] = self._changes
-        self._save()
-
-    def _save(self, *, force: bool = False) -> None:
-        """Write the manifest, at most once a second unless forced; threads wait only for the copy."""
-        if not force and time.monotonic() - self._last_save < SAVE_INTERVAL:
-            return
-        with self._save_lock:  # one writer at a time, each writing a copy at least as new as the last
-            with self._lock:
-                payload = self._manifest.to_dict()
-                self._last_save, self._saved_changes = time.monotonic(), self._changes
-            storage.save_json(self._manifest_path, payload)
+        with self._lock:
+            self._change_of[photo] = number
+        self._writer.save()
 
     def _save_keys_of(self, photos: Iterable[Photo]) -> None:
         """
@@ -366,11 +346,8 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         photos anew and adding them twice.
         """
         with self._lock:
-            unsaved = (
-                max((self._change_of.get(photo, 0) for photo in photos), default=0) > self._saved_changes
-            )
-        if unsaved:
-            self._save(force=True)
+            last = max((self._change_of.get(photo, 0) for photo in photos), default=0)
+        self._writer.durable(last)
 
     # --- one person ------------------------------------------------------------------------------
 
@@ -457,14 +434,14 @@ class MediaIntelligenceSyncPersonsOperator(MediaIntelligenceBaseOperator):
         return PersonOutcome(plan.name, action, person_id, len(new), matched_by=matched_by, score=score)
 
     def _registered(self, name: str, person_id: str, photos: list[Photo]) -> None:
-        with self._lock:
+        with self._writer.change():
             record = self._manifest.person(name)
             record.person_id = person_id
             for photo in photos:
                 record.files[photo.file_id].registered = True
         # Not forced: a person written just before a stop is found again by name or face, with
         # the thumbnails it holds, so a lost second of manifest costs reads, never duplicates.
-        self._save()
+        self._writer.save()
 
     # --- the end ---------------------------------------------------------------------------------
 
@@ -505,17 +482,6 @@ def _usable(results: Iterable[tuple[Photo, FileUpload]], failed: dict[str, str])
         else:
             failed[photo.file_id] = result.upload_message or result.upload_status or result.state.value
     return keys
-
-
-def _manifest_location(value: Any, conn_id: str | None) -> storage.Location:
-    if value is None:
-        raise InvalidParameterError(
-            "manifest_path is None; give a file every worker sees, e.g. '/shared/faces-manifest.json' or "
-            "'s3://bucket/faces-manifest.json'."
-        )
-    location = storage.resolve(value, "manifest_path", conn_id)
-    storage.check_writable(location, "manifest_path")
-    return location
 
 
 def read_source(source: Any, conn_id: str | None) -> dict[str, list[Photo]]:

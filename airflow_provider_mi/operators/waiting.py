@@ -121,8 +121,17 @@ class CompletionWait:
             end_time=time.time() + self.timeout,
         )
 
-    def unfinished(self, outcome: KeysOutcome, workspace_name: str | None, mi_conn_id: str) -> str | None:
-        """Say why the wait ended with keys not completed (timeout, error), with what to do; else ``None``."""
+    def unfinished(
+        self, outcome: KeysOutcome, workspace_name: str | None, mi_conn_id: str, *, resumable: bool = False
+    ) -> str | None:
+        """
+        Say why the wait ended with keys not completed (timeout, error), with what to do; else ``None``.
+
+        :param outcome: the wait's outcome.
+        :param workspace_name: the workspace of the keys.
+        :param mi_conn_id: the connection, for the sensor's example.
+        :param resumable: whether a retry resumes from a manifest instead of uploading again.
+        """
         if outcome.status not in (WaitOutcome.TIMEOUT, WaitOutcome.ERROR):
             return None
         what = outcome.describe(workspace_name, mi_conn_id)
@@ -131,8 +140,12 @@ class CompletionWait:
             if outcome.status is WaitOutcome.TIMEOUT
             else f"the wait ended with an error: {outcome.error}"
         )
+        retry = (
+            "a retry of this task checks them again (the manifest keeps their keys)"
+            if resumable
+            else "a retry of this task would upload the images again"
+        )
         return (
             f"Waiting for the uploads failed: {cause}. {what} Raise timeout, or wait for the keys not "
-            "completed with MediaIntelligencePersonThumbnailUploadSensor; a retry of this task would "
-            "upload the images again."
+            f"completed with MediaIntelligencePersonThumbnailUploadSensor; {retry}."
         )

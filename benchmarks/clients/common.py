@@ -86,11 +86,20 @@ def count_completions_per(seconds: float) -> None:
     provider's public table ``settings.RATE_LIMIT_EXTRAS`` in this process; call it before any hook
     reads its connection.
     """
-    from airflow_provider_mi.core import settings
     from airflow_provider_mi.core.rate_limit import COMPLETE_UPLOAD
 
-    extra, _ = settings.RATE_LIMIT_EXTRAS[COMPLETE_UPLOAD]
-    settings.RATE_LIMIT_EXTRAS[COMPLETE_UPLOAD] = (extra, seconds)
+    count_calls_per(COMPLETE_UPLOAD, seconds)
+
+
+def count_calls_per(endpoint: str, seconds: float) -> None:
+    """
+    Make the rate-limit extra of ``endpoint`` (``complete_upload``, ``presigned_url``) count calls
+    per ``seconds`` instead of its own period, as :func:`count_completions_per` does for completions.
+    """
+    from airflow_provider_mi.core import settings
+
+    extra, _ = settings.RATE_LIMIT_EXTRAS[endpoint]
+    settings.RATE_LIMIT_EXTRAS[endpoint] = (extra, seconds)
 
 
 def mi_connection_json(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from benchmarks.figures import (
+    bulk_steady_state,
     bulk_upload,
     cross_process_rate_limit,
     import_time,
@@ -31,4 +32,5 @@ GROUPS: dict[str, ModuleType] = {
     "bulk_upload": bulk_upload,
     "person_sync": person_sync,
     "cross_process_rate_limit": cross_process_rate_limit,
+    "bulk_steady_state": bulk_steady_state,
 }

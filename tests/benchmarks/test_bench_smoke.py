@@ -174,3 +174,20 @@ def test_the_committed_results_have_every_key() -> None:
     assert not document["run"]["smoke"]
     for key in FIGURE_KEYS:
         check_entry(key, document[key])
+
+
+def test_bulk_steady_state_completes_every_image_through_the_manifest(
+    smoke_entries: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    from benchmarks.figures.bulk_steady_state import SIZES
+
+    entry = smoke_entries["bulk_steady_state"]["bulk_steady_state"]
+    assert entry["status"] == MEASURED
+    size = SIZES[True]
+    details = entry["details"]
+    assert details["states_by_run"] == [{"completed": size.images, "waiting": 0, "failed": 0}] * size.rounds
+    assert details["completions_answered_by_run"] == [size.images] * size.rounds
+    for admitted in details["emulator_admitted_by_run"]:
+        assert admitted["presigned-url"] == admitted["storage"] == admitted["complete"] == size.images
+    assert all(size_bytes > 0 for size_bytes in details["manifest_bytes_by_run"]), "the manifest was written"
+    assert isinstance(entry["sides"]["sustained"]["emulator_429s"], int)

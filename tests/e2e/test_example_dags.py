@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -51,5 +52,10 @@ def test_bulk_example_uploads_every_image_and_waits_for_the_late_ones(airflow_ho
     }
     assert set(task_states(airflow_home, BULK).values()) == {"success"}
     assert result.output.count("running trigger in line") <= 1, "one trigger for all the late keys"
+    # The wait, in the triggerer, came back to the task, which kept its outcome in the manifest.
+    folder = Path(return_values(airflow_home, BULK)["stage_images"])
+    files = json.loads((folder / "manifest.json").read_text())["files"]
+    assert len(files) == 40
+    assert all(entry["completed"] and entry["landed"] for entry in files.values())
     # One completion per upload, plus the trigger's checks of the late ones.
     assert calls["complete"] >= 40

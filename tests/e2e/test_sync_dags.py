@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from airflow_cli import run_dag
+from airflow_cli import kill_dag_test_when, run_dag
 from airflow_provider_mi.emulator import MediaIntelligenceEmulator, faults
 from airflow_provider_mi.emulator.faces import face_image
 from helpers import return_values, task_states, try_numbers
@@ -61,16 +55,13 @@ def test_a_sync_killed_halfway_resumes_without_duplicates_through_429s(airflow_h
         "report": str(tmp_path / "report.json"),
     }
     with MediaIntelligenceEmulator(latency_seconds=0.1) as emulator:
-        env = {**os.environ, **emulator.airflow_env(), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS)}
-        command = [sys.executable, "-m", "airflow", "dags", "test", "mi_e2e_sync", "-c", json.dumps(conf)]
-        with subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        ) as process:
-            deadline = time.monotonic() + 120
-            while len(emulator.state.requests_to("create-person")) < 3 and process.poll() is None:
-                assert time.monotonic() < deadline, "the sync never got to its third person"
-                time.sleep(0.05)
-            os.killpg(process.pid, signal.SIGKILL)  # no clean-up: as a worker's machine dying
+        kill_dag_test_when(  # at its third person
+            DAGS,
+            "mi_e2e_sync",
+            lambda: len(emulator.state.requests_to("create-person")) >= 3,
+            emulator.airflow_env(),
+            conf,
+        )
         killed_at = len(emulator.state.requests_to("create-person"))
         assert killed_at < PEOPLE, "the run finished before it could be stopped"
         # The person endpoints now throttle: the resumed run waits as Retry-After says.
@@ -111,7 +102,9 @@ def test_bad_input_fails_before_any_request_and_without_retries(airflow_home, tm
     (good / "1.jpg").write_bytes(face_image(1, 0))
     (long_name / "1.jpg").write_bytes(face_image(1, 0))
     (loose / "x.jpg").write_bytes(face_image(1, 0))
-    (tmp_path / "other.json").write_text('{"format": 1, "workspace": "elsewhere", "persons": {}}')
+    (tmp_path / "other.json").write_text(
+        '{"format": 2, "kind": "person-sync", "workspace": "elsewhere", "persons": {}}'
+    )
     (tmp_path / "broken.json").write_text("{")
     conf = {
         "good": str(good.parent),

@@ -121,12 +121,16 @@ def test_presigned_url_is_one_time(http, emulator):
     second = put(http, upload.url, make_png())
     assert second.status_code == 403
     assert "already used" in second.text
+    assert [entry.thumbnail_key for entry in emulator.state.requests_to("storage")] == [
+        upload.thumbnail_key
+    ] * 2
 
 
 def test_unknown_upload_url_is_refused(http, emulator):
     response = put(http, emulator.url + "/_storage/not-a-token", make_png())
     assert response.status_code == 403
     assert "unknown upload URL" in response.text
+    assert emulator.state.requests_to("storage")[0].thumbnail_key is None
 
 
 def test_expired_presigned_url(http, emulator):
@@ -373,7 +377,7 @@ def test_request_log(http, emulator):
     storage_path = upload.url.removeprefix(emulator.url)
     assert [replace(entry, signature=None) for entry in emulator.state.requests] == [
         RecordedRequest("POST", "presigned-url", base + "presigned-url", 200, upload.thumbnail_key),
-        RecordedRequest("PUT", "storage", storage_path, 200, None),
+        RecordedRequest("PUT", "storage", storage_path, 200, upload.thumbnail_key),
         RecordedRequest("POST", "complete", base + "complete", 200, upload.thumbnail_key),
         RecordedRequest("POST", "complete", base + "complete", 401, upload.thumbnail_key),
     ]

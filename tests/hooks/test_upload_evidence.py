@@ -135,3 +135,27 @@ def test_a_refused_first_attempt_fails_with_what_to_check(hook, emulator):
     ):
         hook.upload_person_thumbnail(WORKSPACE, "face.png", png())
     assert [endpoint for endpoint, _, _ in calls(emulator)] == ["presigned-url", "storage"]
+
+
+def test_a_caller_sees_each_new_url_before_its_upload_and_may_issue_the_first(hook, emulator):
+    """A resumable batch records each key before its bytes go: the flow tells it of every URL it issues."""
+    first = hook.create_presigned_upload(WORKSPACE, "face.png")
+    emulator.state.inject("storage", LOST_BEFORE_LANDING, REFUSED)  # the first URL never holds the image
+    seen = []
+
+    def on_presigned(presigned):
+        seen.append((presigned.thumbnail_key, len(emulator.state.requests_to("storage"))))
+
+    completion = hook.upload_person_thumbnail(
+        WORKSPACE, "face.png", png(), presigned=first, on_presigned=on_presigned
+    )
+
+    assert completion.status is UploadStatus.COMPLETED
+    second = emulator.state.requests_to("presigned-url")[1].thumbnail_key
+    assert seen == [(second, 2)], "told of the second URL before anything was sent to it; not of the first"
+    assert [entry.thumbnail_key for entry in emulator.state.requests_to("storage")] == [
+        first.thumbnail_key,
+        first.thumbnail_key,
+        second,
+    ]
+    assert completion.thumbnail_key == second

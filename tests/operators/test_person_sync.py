@@ -196,7 +196,9 @@ def test_a_missing_manifest_fails_when_asked_before_any_request(faces, tmp_path,
         (lambda root, m: (root / ("x" * 51)).mkdir(), "a person's name has at most 50"),
         (lambda root, m: m.write_text("{not json"), "is not JSON"),
         (
-            lambda root, m: m.write_text('{"format": 1, "workspace": "other", "persons": {}}'),
+            lambda root, m: m.write_text(
+                '{"format": 2, "kind": "person-sync", "workspace": "other", "persons": {}}'
+            ),
             "of workspace 'other'",
         ),
         (lambda root, m: m.write_text('{"format": 7}'), "not a person-sync manifest"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -93,3 +94,24 @@ def test_a_sync_from_object_storage_with_its_manifest_there_writes_nothing_the_s
         "Ada": 2,
         "Bob": 2,
     }
+
+
+def test_a_bulk_upload_from_object_storage_with_its_manifest_there_sends_nothing_the_second_time(
+    mi_emulator, s3
+):
+    def bulk() -> dict:
+        return MediaIntelligenceBulkUploadPersonThumbnailsOperator(
+            task_id="t",
+            workspace_name=WS,
+            sources="s3://photos/people/Bob/",
+            manifest_path="s3://manifests/bulk.json",
+            storage_conn_id="ncp_object_storage",
+        ).execute(context={})
+
+    assert bulk()["completed"] == 2
+    before = len(mi_emulator.state.requests)
+    assert bulk()["completed"] == 2
+    assert mi_emulator.state.requests[before:] == [], "each object is known by its ETag: nothing to send"
+    manifest = json.loads(s3.client().get_object(Bucket="manifests", Key="bulk.json")["Body"].read())
+    assert sorted(manifest["files"]) == ["s3://photos/people/Bob/0.jpg", "s3://photos/people/Bob/1.jpg"]
+    assert all(entry["fingerprint"].startswith("etag:") for entry in manifest["files"].values())
