@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +28,6 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from airflow_cli import AIRFLOW_TEST_ENV, airflow_major_version, run_process
 from airflow_provider_mi import __version__
