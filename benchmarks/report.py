@@ -165,7 +165,7 @@ def machine_info() -> dict[str, Any]:
 
 def now_utc() -> str:
     """The current time, ISO 8601 in UTC, to the second."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:

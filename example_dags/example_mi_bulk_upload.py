@@ -41,6 +41,7 @@ with DAG(
             shutil.copyfile(SAMPLE_IMAGE, folder / f"face-{number:04d}.png")
         return str(folder)
 
+    # [START howto_operator_mi_bulk_upload]
     MediaIntelligenceBulkUploadPersonThumbnailsOperator(
         task_id="upload_folder",
         workspace_name="{{ params.workspace }}",
@@ -53,3 +54,4 @@ with DAG(
         poll_interval=1,
         timeout=120,
     )
+    # [END howto_operator_mi_bulk_upload]

@@ -31,7 +31,7 @@ with DAG(
     params={"copies": 3},
     tags=["example", "ncp-media-intelligence"],
 ) as dag:
-
+    # [START howto_hook_mi_presigned_upload]
     @task
     def put_thumbnails(copies: int) -> list[str]:
         """Issue a presigned URL per file and PUT it, without completing; return the keys."""
@@ -44,9 +44,13 @@ with DAG(
             keys.append(presigned.thumbnail_key)
         return keys
 
+    # [END howto_hook_mi_presigned_upload]
+
+    # [START howto_operator_mi_complete_mapped]
     MediaIntelligenceCompletePersonThumbnailUploadOperator.partial(
         task_id="complete_upload",
         workspace_name=WORKSPACE,
         retries=5,
         retry_delay=timedelta(seconds=1),
     ).expand(thumbnail_key=put_thumbnails("{{ params.copies }}"))
+    # [END howto_operator_mi_complete_mapped]

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import DAG, Asset, task
 
 from airflow_provider_mi.hooks.media_intelligence import MediaIntelligenceHook
 
+# [START howto_asset_mi_consumer]
 #: The asset the sync produces (a Dataset on Airflow 2).
 PERSONS = Asset("ncp-mi://demo-workspace/persons")
 
@@ -27,6 +28,9 @@ def triggering_extras(context: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(event.extra or {}) for listed in events.values() for event in listed]
 
 
+# [END howto_asset_mi_consumer]
+
+
 with DAG(
     dag_id="example_mi_new_persons",
     schedule=[PERSONS],
@@ -34,7 +38,7 @@ with DAG(
     catchup=False,
     tags=["example", "ncp-media-intelligence"],
 ) as dag:
-
+    # [START howto_hook_mi_persons]
     @task
     def read_new_persons(**context: Any) -> dict[str, str]:
         """Read back each person the sync created or gave photos; return ``{name: person id}``."""
@@ -58,3 +62,4 @@ with DAG(
         return changed
 
     read_new_persons()
+    # [END howto_hook_mi_persons]

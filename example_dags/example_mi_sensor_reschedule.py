@@ -32,6 +32,7 @@ with DAG(
         file_name="reschedule-demo.png",
     )
 
+    # [START howto_sensor_mi_reschedule]
     wait = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait_in_reschedule_mode",
         workspace_name="demo-workspace",
@@ -40,5 +41,6 @@ with DAG(
         poke_interval=2,
         timeout=300,
     )
+    # [END howto_sensor_mi_reschedule]
 
     upload >> wait

@@ -39,6 +39,7 @@ with DAG(
     },
     tags=["example", "ncp-media-intelligence"],
 ) as dag:
+    # [START howto_operator_mi_sync_persons]
     MediaIntelligenceSyncPersonsOperator(
         task_id="sync_faces",
         workspace_name="{{ params.workspace }}",
@@ -48,3 +49,4 @@ with DAG(
         progress_interval=1,
         outlets=[PERSONS],
     )
+    # [END howto_operator_mi_sync_persons]

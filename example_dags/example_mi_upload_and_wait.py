@@ -26,12 +26,15 @@ with DAG(
     params={"workspace": "demo-workspace", "image": str(SAMPLE_IMAGE)},
     tags=["example", "ncp-media-intelligence"],
 ) as dag:
+    # [START howto_operator_mi_upload_person_thumbnail]
     upload = MediaIntelligenceUploadPersonThumbnailOperator(
         task_id="upload_thumbnail",
         workspace_name="{{ params.workspace }}",
         file_path="{{ params.image }}",
     )
+    # [END howto_operator_mi_upload_person_thumbnail]
 
+    # [START howto_sensor_mi_deferrable]
     wait = MediaIntelligencePersonThumbnailUploadSensor(
         task_id="wait_until_completed",
         workspace_name="{{ params.workspace }}",
@@ -40,5 +43,6 @@ with DAG(
         poke_interval=1,
         timeout=120,
     )
+    # [END howto_sensor_mi_deferrable]
 
     upload >> wait

@@ -5,18 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class UploadStatus(str, Enum):
+class UploadStatus(StrEnum):
     """``result.uploadStatus`` of upload completion."""
 
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
 
 
-class UploadFailureReason(str, Enum):
+class UploadFailureReason(StrEnum):
     """Documented values of ``result.uploadMessage`` when the status is ``FAILED``."""
 
     FILE_NOT_EXIST = "FILE_NOT_EXIST"
@@ -24,7 +24,7 @@ class UploadFailureReason(str, Enum):
     RESOLUTION_NOT_SUPPORT = "RESOLUTION_NOT_SUPPORT"
 
 
-class UploadOutcome(str, Enum):
+class UploadOutcome(StrEnum):
     """What a caller should do with one completion result."""
 
     COMPLETED = "completed"
@@ -32,7 +32,7 @@ class UploadOutcome(str, Enum):
     FAILED = "failed"
 
 
-class UploadLanding(str, Enum):
+class UploadLanding(StrEnum):
     """What a ``PUT`` to a presigned URL tells of the bytes: the evidence for what to do next."""
 
     #: Storage acknowledged the bytes (HTTP 2xx).

@@ -16,7 +16,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from airflow_provider_mi.core.models import UploadCompletion, UploadOutcome
@@ -32,7 +32,7 @@ from airflow_provider_mi.exceptions import (
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 10
 
 
-class WaitOutcome(str, Enum):
+class WaitOutcome(StrEnum):
     """The ``status`` of a trigger's event: how a deferred wait ended."""
 
     SUCCESS = "success"
@@ -172,7 +172,7 @@ class KeysOutcome:
         if error is None and event.get("status") == WaitOutcome.ERROR.value:
             error = MediaIntelligenceError(str(event.get("message")))
         return cls(
-            WaitOutcome(event.get("status")),
+            WaitOutcome(event["status"]),
             completed,
             failed,
             dict(event.get("waiting") or {}),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -39,7 +39,7 @@ Result = Callable[[web.Request], Awaitable[Any]]
 
 def iso(timestamp: float) -> str:
     """Return Unix seconds as ISO 8601 in UTC, e.g. ``2026-12-01T10:00:00+00:00``."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def _path_id(request: web.Request, name: str) -> int:

@@ -620,7 +620,7 @@ class MediaIntelligenceAsyncHook(AsyncPersonsMixin, BaseHook):
                     proxy=settings.transport.proxy_for(exchange.url),
                 ) as response:
                     body = await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            except (TimeoutError, aiohttp.ClientError) as err:
                 problem = _aiohttp_problem(err)
                 return Failure(_transport_error(exchange.action, problem, err, settings.timeout), waited)
         return Answer(response.status, response.headers, body, waited)

@@ -22,12 +22,13 @@ def late_emulator():
         yield emulator
 
 
-BULK = "example_mi_bulk_upload"  # run by its own test below, which checks more of it
+BULK = "example_mi_bulk_upload"  # run by their own tests below, which check more of them
+LIFECYCLE = "example_mi_person_lifecycle"
 SYNC = "example_mi_sync_persons"  # run twice by tests/e2e/test_sync_dags.py
 
 
 @pytest.mark.parametrize(
-    "dag_id", sorted({path.stem for path in EXAMPLES.glob("example_*.py")} - {BULK, SYNC})
+    "dag_id", sorted({path.stem for path in EXAMPLES.glob("example_*.py")} - {BULK, LIFECYCLE, SYNC})
 )
 def test_example_dag_succeeds(airflow_home, late_emulator, dag_id):
     result = run_dag(EXAMPLES, dag_id, late_emulator.airflow_env())
@@ -59,3 +60,28 @@ def test_bulk_example_uploads_every_image_and_waits_for_the_late_ones(airflow_ho
     assert all(entry["completed"] and entry["landed"] for entry in files.values())
     # One completion per upload, plus the trigger's checks of the late ones.
     assert calls["complete"] >= 40
+
+
+def test_lifecycle_example_registers_merges_removes_and_deletes_the_person(airflow_home, late_emulator):
+    result = run_dag(EXAMPLES, LIFECYCLE, late_emulator.airflow_env())
+    assert result.succeeded, result.output[-6000:]
+    values = return_values(airflow_home, LIFECYCLE)
+    person = values["register_person"]["personId"]
+    duplicate = values["register_duplicate"]["personId"]
+    added = values["add_photo"]["addedThumbnailIds"]
+
+    assert [values[task]["action"] for task in ("register_person", "add_photo", "register_duplicate")] == [
+        "created",
+        "attached",
+        "created",
+    ]
+    assert duplicate != person
+    assert values["preview_merge"]["dryRun"] is True
+    assert values["preview_merge"]["merged"] is False
+    assert values["merge_duplicate"]["merged"] is True
+    assert [merged["personId"] for merged in values["merge_duplicate"]["mergedPersons"]] == [duplicate]
+    assert values["merge_duplicate"]["thumbnailCount"] == 3
+    assert len(added) == 1
+    assert values["remove_photo"]["removed"] == added
+    assert values["delete_person"] == {"personId": person, "deleted": True, "name": "Hong Gildong"}
+    assert late_emulator.state.persons("demo-workspace") == [], "the workspace is left as it was"

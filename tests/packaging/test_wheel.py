@@ -1,6 +1,7 @@
 """
 The release artefacts: ``python -m build`` makes an sdist and a wheel that ``twine check`` accepts,
-and the wheel installs into fresh Airflow 3.3 and 2.11 environments, where Airflow lists it.
+the wheel installs into fresh Airflow 3.3 and 2.11 environments, where Airflow lists it, and pip on
+Python 3.10 refuses it (``requires-python >= 3.11``).
 
 It runs in the Airflow 3.3 test environment only (the 2.11 run skips it): it builds once and
 installs the wheel into a new virtual environment per supported Airflow, both at once, each with
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +29,6 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from airflow_cli import AIRFLOW_TEST_ENV, airflow_major_version, run_process
 from airflow_provider_mi import __version__
@@ -61,6 +62,21 @@ def airflow_pin(series: str) -> str:
         timeout=30,
         check=True,
     )
+    return process.stdout.strip()
+
+
+def python_for(series: str) -> str:
+    """The interpreter ``scripts/bootstrap.sh`` finds for ``series`` (``py3.X``); skip without one."""
+    process = subprocess.run(
+        ["bash", "-c", 'source scripts/bootstrap.sh && mi_python_for "$1"', "bash", series],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if process.returncode != 0:
+        pytest.skip(process.stderr.strip())
     return process.stdout.strip()
 
 
@@ -225,6 +241,22 @@ def test_the_version_is_defined_once() -> None:
     assert get_provider_info()["versions"] == [__version__]
     changelog = (REPO / "CHANGELOG.md").read_text()
     assert re.findall(r"^## (\S+)", changelog, re.MULTILINE)[0] == __version__
+
+
+def test_pip_on_python_3_10_refuses_the_wheel(dist: Dist) -> None:
+    python310 = python_for("py3.10")
+    # Nothing is downloaded or installed: the wheel alone, no index, a dry run.
+    dry_run = ["-m", "pip", "install", "--dry-run", "--no-deps", "--no-index", str(dist.wheel)]
+
+    accepted = succeeded(run_process([sys.executable, *dry_run]))
+    refused = run_process([python310, *dry_run])
+
+    assert f"Would install {PACKAGE}-{__version__}" in accepted.stdout
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert re.search(
+        rf"ERROR: Package '{PACKAGE}' requires a different Python: 3\.10\.\d+ not in '>=3\.11'",
+        refused.stderr,
+    ), refused.stderr
 
 
 @pytest.mark.parametrize("series", SERIES)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def alive(proc: psutil.Process) -> bool:
 
 def utc(timestamp: str) -> datetime:
     """A timestamp of the sqlite database (naive, UTC) as an aware datetime."""
-    return datetime.fromisoformat(timestamp).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(timestamp).replace(tzinfo=UTC)
 
 
 def task_instance(cluster: AirflowCluster, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
@@ -192,7 +192,7 @@ def test_a_reschedule_mode_wait_survives_scheduler_restarts(
         return (
             len(dates) >= pokes
             and cluster.task_state(RESCHEDULE_DAG, run_id, "wait") == "up_for_reschedule"
-            and (dates[-1] - datetime.now(timezone.utc)).total_seconds() >= 3
+            and (dates[-1] - datetime.now(UTC)).total_seconds() >= 3
         )
 
     seen = 0  # reschedules seen before the previous stop
