@@ -227,8 +227,7 @@ class SharedRateLimiter:
             assert taken.free_at is not None
             taken = taken.free_at
         try:
-            if (delay := taken - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
+            await _sleep_until(taken)
         except BaseException:
             self._release(False, taken)
             raise
@@ -236,6 +235,31 @@ class SharedRateLimiter:
             yield time.monotonic() - start
         finally:
             self._release(True, taken)
+
+
+async def _sleep_until(moment: float) -> None:
+    """
+    Sleep until ``moment`` (``time.monotonic()``) by the loop's own timer.
+
+    A timer set for the moment itself, not for a delay computed from it, keeps coroutines waking
+    in the order of their slots: a pause between reading the clock and starting to sleep would
+    otherwise swap two slots free a few microseconds apart.
+    """
+    loop = asyncio.get_running_loop()
+    when = moment + (loop.time() - time.monotonic())  # the same clock for asyncio's own loops
+    if when <= loop.time():
+        return
+    woken: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    timer = loop.call_at(when, wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
 
 
 _limiters: dict[tuple[str, str, str], SharedRateLimiter] = {}
