@@ -30,7 +30,7 @@ from airflow_provider_mi.operators.base import (
     MediaIntelligenceBaseOperator,
     failing_without_retries_on_bad_input,
 )
-from airflow_provider_mi.operators.bulk_upload import (
+from airflow_provider_mi.operators.file_uploads import (
     FileUpload,
     share_session_between_threads,
     upload_file,
