@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,9 @@ from typing import Any
 from airflow_provider_mi.exceptions import InvalidParameterError
 
 WORKSPACE_NAME_PATTERN = re.compile(r"[a-z0-9-]{3,63}")
+#: Unicode's control characters (category Cc): C0, DEL and C1, in one regex (a lookup of
+#: ``unicodedata.category`` per character cost a hook call about 15 us).
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: Object storage keys are at most 1024 bytes (UTF-8); a longer key cannot exist.
 MAX_THUMBNAIL_KEY_BYTES = 1024
 MAX_FILE_NAME_LENGTH = 255
@@ -49,11 +51,11 @@ def require_text(field: str, value: Any, example: str) -> str:
             f"{field} {value!r} is not valid Unicode text (it holds a lone surrogate). Pass text such as "
             f"{example!r}."
         ) from None
-    bad = next((char for char in value if unicodedata.category(char) == "Cc"), None)
+    bad = CONTROL_CHARACTER.search(value)
     if bad is not None:
         raise InvalidParameterError(
-            f"{field} {value!r} contains the control character {bad!r}. Remove it (templates often leave "
-            "a trailing newline)."
+            f"{field} {value!r} contains the control character {bad.group()!r}. Remove it (templates "
+            "often leave a trailing newline)."
         )
     return value
 
