@@ -135,6 +135,8 @@ class MediaIntelligencePersonThumbnailUploadTrigger(BaseTrigger):
         )
 
         async def check(batch: Sequence[str]) -> list[CheckAnswer]:
+            if len(batch) == 1:  # a sensor's key: awaited as it is, no task to create and gather
+                return [await self._check(hook, batch[0])]
             return list(await asyncio.gather(*(self._check(hook, key) for key in batch)))
 
         outcome = await run_polls_async(steps, check)
