@@ -12,8 +12,12 @@ from airflow_provider_mi.get_provider_info import get_provider_info
 
 PACKAGE = Path(airflow_provider_mi.__file__).parent
 #: Modules that serve the classes of their kind without holding any: the person methods, declared
-#: once for both hooks; what every operator shares; how the upload operators wait.
-HELPERS = {"hooks": {"__init__", "persons"}, "operators": {"__init__", "base", "waiting"}}
+#: once for both hooks; what every operator shares; how the upload operators wait; one file's
+#: upload in threads (bulk upload and person sync); a bulk upload's run.
+HELPERS = {
+    "hooks": {"__init__", "persons"},
+    "operators": {"__init__", "base", "waiting", "file_uploads", "bulk_run"},
+}
 
 
 @pytest.mark.parametrize("kind", ["hooks", "operators", "sensors", "triggers"])
